@@ -1,0 +1,83 @@
+// Tests of the command-line front end, run in-process: exit codes (0 ok, 1 runtime, 2 usage),
+// one-line error messages, --help for every DESIGN.md subcommand, version and backends output.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "cli/app.hpp"
+
+namespace {
+
+struct CliRun {
+  int rc;
+  std::string out, err;
+};
+
+CliRun run(std::vector<std::string> args) {
+  std::ostringstream out, err;
+  qreg::cli::Output io{out, err, false};
+  const int rc = qreg::cli::run_cli(args, io);
+  return {rc, out.str(), err.str()};
+}
+
+const char* kCommands[] = {"noise",    "info", "eval",      "theory",   "simulate", "validate",
+                           "train",    "plot", "reproduce", "backends", "version"};
+
+TEST(Cli, TopLevelHelpListsEveryCommand) {
+  const CliRun r = run({"--help"});
+  EXPECT_EQ(r.rc, 0);
+  for (const char* c : kCommands) EXPECT_NE(r.out.find(c), std::string::npos) << c;
+}
+
+TEST(Cli, EveryCommandHasHelp) {
+  for (const char* c : kCommands) {
+    const CliRun r = run({c, "--help"});
+    EXPECT_EQ(r.rc, 0) << c;
+    EXPECT_NE(r.out.find(c), std::string::npos) << c << ": " << r.out;
+  }
+}
+
+TEST(Cli, NoCommandIsUsageError) { EXPECT_EQ(run({}).rc, 2); }
+
+TEST(Cli, UnknownCommandIsUsageErrorOnOneLine) {
+  const CliRun r = run({"frobnicate"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find("frobnicate"), std::string::npos) << r.err;
+}
+
+TEST(Cli, UnknownOptionIsUsageError) {
+  const CliRun r = run({"backends", "--no-such-option"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("--no-such-option"), std::string::npos) << r.err;
+}
+
+TEST(Cli, BadFormatValueIsUsageError) { EXPECT_EQ(run({"backends", "--format", "xml"}).rc, 2); }
+
+TEST(Cli, VersionPrintsVersionAndCommit) {
+  const CliRun r = run({"version"});
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_NE(r.out.find("qreg 0."), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("commit:"), std::string::npos) << r.out;
+}
+
+TEST(Cli, BackendsListsCpuUsableAndCuda) {
+  const CliRun r = run({"backends", "--format", "json"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["tool"], "qreg");
+  EXPECT_EQ(j["command"], "backends");
+  ASSERT_EQ(j["backends"].size(), 2u);
+  EXPECT_EQ(j["backends"][0]["name"], "cpu");
+  EXPECT_TRUE(j["backends"][0]["usable"].get<bool>());
+  EXPECT_EQ(j["backends"][1]["name"], "cuda");
+  EXPECT_FALSE(j["backends"][1]["detail"].get<std::string>().empty());
+}
+
+TEST(Cli, PlannedCommandFailsWithRuntimeError) {
+  const CliRun r = run({"simulate"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("not implemented"), std::string::npos) << r.err;
+}
+
+}  // namespace
