@@ -28,13 +28,17 @@ QREG_HD inline r123::Philox4x32::ctr_type philox_block(std::uint64_t seed, std::
 
 /// Uniform float in the open interval (0, 1) from 24 random bits.
 QREG_HD inline float u01_open(std::uint32_t bits) {
-  return (static_cast<float>(bits >> 8) + 0.5f) * (1.0f / 16777216.0f);
+  // (2^24 − 1 + ½)/2^24 rounds to 1.0f; the top value is pulled back below 1 (no other changes).
+  const float u = (static_cast<float>(bits >> 8) + 0.5f) * (1.0f / 16777216.0f);
+  return u < 1.0f ? u : 0x1.fffffep-1f;
 }
 
 /// Uniform double in (0, 1) from 53 random bits.
 QREG_HD inline double u01_open_double(std::uint32_t hi, std::uint32_t lo) {
   const std::uint64_t bits = ((static_cast<std::uint64_t>(hi) << 32) | lo) >> 11;
-  return (static_cast<double>(bits) + 0.5) * (1.0 / 9007199254740992.0);
+  // As above: (2^53 − 1 + ½)/2^53 rounds to 1.0 (and Laplace would then return ±inf).
+  const double u = (static_cast<double>(bits) + 0.5) * (1.0 / 9007199254740992.0);
+  return u < 1.0 ? u : 0x1.fffffffffffffp-1;
 }
 
 /// Sequential reader over one stream: draws 32-bit words block by block, in counter order.
