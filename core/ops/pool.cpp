@@ -16,8 +16,7 @@ struct Span {
 
 Span window(const WindowGeom& g, std::int64_t oy, std::int64_t ox) {
   const std::int64_t y = oy * g.sh - g.pt, x = ox * g.sw - g.pl;
-  return {std::max<std::int64_t>(y, 0), std::min(y + g.kh, g.H), std::max<std::int64_t>(x, 0),
-          std::min(x + g.kw, g.W)};
+  return {std::max<std::int64_t>(y, 0), std::min(y + g.kh, g.H), std::max<std::int64_t>(x, 0), std::min(x + g.kw, g.W)};
 }
 
 /// Runs f(plane, oy, ox, out_index, in_plane_offset) for every output element of samples [s0, s1).
@@ -25,7 +24,8 @@ template <class F>
 void for_outputs(const WindowGeom& g, std::int64_t s0, std::int64_t s1, F&& f) {
   for (std::int64_t plane = s0 * g.C; plane < s1 * g.C; ++plane)
     for (std::int64_t oy = 0; oy < g.Ho; ++oy)
-      for (std::int64_t ox = 0; ox < g.Wo; ++ox) f(plane * g.H * g.W, (plane * g.Ho + oy) * g.Wo + ox, window(g, oy, ox));
+      for (std::int64_t ox = 0; ox < g.Wo; ++ox)
+        f(plane * g.H * g.W, (plane * g.Ho + oy) * g.Wo + ox, window(g, oy, ox));
 }
 
 }  // namespace
