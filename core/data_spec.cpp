@@ -12,7 +12,7 @@
 #include "core/idx.hpp"
 #include "core/npy.hpp"
 #include "core/rng.hpp"
-#include "core/synthetic.hpp"
+#include "core/teacher_student.hpp"
 
 namespace qreg {
 namespace {

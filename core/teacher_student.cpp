@@ -1,4 +1,4 @@
-#include "core/synthetic.hpp"
+#include "core/teacher_student.hpp"
 
 #include <algorithm>
 #include <cmath>

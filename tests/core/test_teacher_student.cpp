@@ -1,4 +1,4 @@
-// Tests of the synthetic teacher-student generator (core/synthetic.hpp) and its data spec:
+// Tests of the synthetic teacher-student generator (core/teacher_student.hpp) and its data spec:
 // bitwise reproducibility from the seed, seed dependence, the first k samples not depending on n,
 // labels equal to the argmax of the documented teacher rebuilt here independently from the
 // documented random streams, the key=value grammar and its errors. The N(0, 1) input check
@@ -11,7 +11,7 @@
 #include "core/data_spec.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
-#include "core/synthetic.hpp"
+#include "core/teacher_student.hpp"
 #include "tests/core/dataset_test_files.hpp"
 
 namespace qreg {
