@@ -4,7 +4,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
-#include "core/onnx_tensor.hpp"
+#include "core/onnx_proto.hpp"
 #include "core/version.hpp"
 
 namespace qreg {

@@ -2,39 +2,20 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <functional>
-#include <iterator>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "core/error.hpp"
-#include "core/onnx_tensor.hpp"
+#include "core/onnx_proto.hpp"
 
 namespace qreg {
 namespace {
 
-using onnx_detail::is_integer;
-using onnx_detail::to_ints;
-using onnx_detail::to_tensor;
+using namespace onnx_detail;  // NOLINT: the helpers of core/onnx_proto.hpp
 using Ints = std::vector<std::int64_t>;
 
 constexpr std::int64_t kMinOpset = 11;
 constexpr std::int64_t kMaxOpset = 18;
-
-onnx::ModelProto read_model(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open file");
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw Error(path + ": read error");
-  onnx::ModelProto model;
-  if (bytes.empty() || !model.ParseFromString(bytes))
-    throw Error(path + ": not a valid ONNX model (corrupt or truncated protobuf)");
-  if (!model.has_graph() || model.graph().node_size() == 0)
-    throw Error(path + ": not a valid ONNX model (no graph nodes; corrupt or truncated file?)");
-  return model;
-}
 
 std::int64_t default_opset(const onnx::ModelProto& model, const std::string& path) {
   for (const auto& op : model.opset_import()) {
@@ -45,12 +26,6 @@ std::int64_t default_opset(const onnx::ModelProto& model, const std::string& pat
     return op.version();
   }
   throw Error(path + ": the model imports no default-domain opset");
-}
-
-const onnx::AttributeProto* find_attr(const onnx::NodeProto& n, const std::string& name) {
-  for (const auto& a : n.attribute())
-    if (a.name() == name) return &a;
-  return nullptr;
 }
 
 // Walks the ONNX graph in its (topological) node order and builds the qreg Graph. ONNX tensor
@@ -74,40 +49,15 @@ class Importer {
   }
 
  private:
-  // ---- errors and attributes ------------------------------------------------------------------
-  [[noreturn]] void fail(const onnx::NodeProto& n, const std::string& what) const {
-    throw Error(path_ + ": node '" + n.name() + "' (" + n.op_type() + "): " + what);
-  }
-
-  void allow_attrs(const onnx::NodeProto& n, std::set<std::string> allowed) const {
-    for (const auto& a : n.attribute())
-      if (!allowed.count(a.name())) fail(n, "unsupported attribute '" + a.name() + "'");
-  }
-  // The attribute `key` when present, after checking that it has the expected type.
-  const onnx::AttributeProto* typed_attr(const onnx::NodeProto& n, const std::string& key,
-                                         onnx::AttributeProto::AttributeType type) const {
-    const auto* a = find_attr(n, key);
-    if (a && a->type() != type) fail(n, "attribute '" + key + "' has the wrong type");
-    return a;
-  }
-  std::int64_t attr_int(const onnx::NodeProto& n, const std::string& key, std::int64_t fallback) const {
-    const auto* a = typed_attr(n, key, onnx::AttributeProto::INT);
-    return a ? a->i() : fallback;
-  }
-  Ints attr_ints(const onnx::NodeProto& n, const std::string& key, Ints fallback) const {
-    const auto* a = typed_attr(n, key, onnx::AttributeProto::INTS);
-    return a ? Ints(a->ints().begin(), a->ints().end()) : fallback;
-  }
-  float attr_float(const onnx::NodeProto& n, const std::string& key, float fallback) const {
-    const auto* a = typed_attr(n, key, onnx::AttributeProto::FLOAT);
-    return a ? a->f() : fallback;
-  }
+  // ---- errors -----------------------------------------------------------------------------------
+  // Messages name the node and op; import_onnx puts the file in front.
+  [[noreturn]] void fail(const onnx::NodeProto& n, const std::string& what) const { node_error(n, what); }
   void require(const onnx::NodeProto& n, bool ok, const std::string& what) const {
     if (!ok) fail(n, what);
   }
   void require_notset_pad(const onnx::NodeProto& n) const {
-    const auto* a = typed_attr(n, "auto_pad", onnx::AttributeProto::STRING);
-    if (a && a->s() != "NOTSET") fail(n, "auto_pad=" + a->s() + " is not supported (only NOTSET, explicit pads)");
+    const std::string pad = attr_string(n, "auto_pad", "NOTSET");
+    if (pad != "NOTSET") fail(n, "auto_pad=" + pad + " is not supported (only NOTSET, explicit pads)");
   }
 
   // ---- names ------------------------------------------------------------------------------------
@@ -335,11 +285,12 @@ class Importer {
     finish(std::move(node), n.output(0));
   }
 
-  void relu(const onnx::NodeProto& n, int) { simple(n, OpType::Relu, {}); }
-  void global_average_pool(const onnx::NodeProto& n, int) { simple(n, OpType::GlobalAveragePool, {}); }
+  void relu(const onnx::NodeProto& n, int) { simple(n, OpType::Relu); }
+  void global_average_pool(const onnx::NodeProto& n, int) { simple(n, OpType::GlobalAveragePool); }
 
-  void simple(const onnx::NodeProto& n, OpType op, std::set<std::string> attrs) {
-    allow_attrs(n, std::move(attrs));
+  // An op without attributes and with one activation input.
+  void simple(const onnx::NodeProto& n, OpType op) {
+    allow_attrs(n, {});
     Node node = start(n, op);
     node.inputs = {value_of(n, 0)};
     finish(std::move(node), n.output(0));
@@ -515,7 +466,7 @@ class Importer {
     require(n, n.attribute_size() == 1, "expects exactly one value attribute");
     const auto& a = n.attribute(0);
     const std::string& out = n.output(0);
-    const std::string where = path_ + ": node '" + n.name() + "' (Constant)";
+    const std::string where = "node '" + n.name() + "' (Constant)";
     if (a.name() == "value") {
       if (is_integer(a.t()))
         ints_[out] = to_ints(a.t(), where);

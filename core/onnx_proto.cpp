@@ -1,8 +1,11 @@
-#include "core/onnx_tensor.hpp"
+#include "core/onnx_proto.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 
 #include "core/error.hpp"
 
@@ -43,7 +46,61 @@ void check_count(const onnx::TensorProto& proto, std::int64_t have, std::int64_t
                 std::to_string(want));
 }
 
+const onnx::AttributeProto* typed_attr(const onnx::NodeProto& n, const std::string& key,
+                                       onnx::AttributeProto::AttributeType type) {
+  for (const auto& a : n.attribute()) {
+    if (a.name() != key) continue;
+    if (a.type() != type) node_error(n, "attribute '" + key + "' has the wrong type");
+    return &a;
+  }
+  return nullptr;
+}
+
 }  // namespace
+
+onnx::ModelProto read_model(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open file");
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw Error(path + ": read error");
+  onnx::ModelProto model;
+  if (bytes.empty() || !model.ParseFromString(bytes))
+    throw Error(path + ": not a valid ONNX model (corrupt or truncated protobuf)");
+  if (!model.has_graph() || model.graph().node_size() == 0)
+    throw Error(path + ": not a valid ONNX model (no graph nodes; corrupt or truncated file?)");
+  return model;
+}
+
+void node_error(const onnx::NodeProto& n, const std::string& what) {
+  throw Error("node '" + n.name() + "' (" + n.op_type() + "): " + what);
+}
+
+void allow_attrs(const onnx::NodeProto& n, std::initializer_list<const char*> allowed) {
+  for (const auto& a : n.attribute())
+    if (std::find(allowed.begin(), allowed.end(), a.name()) == allowed.end())
+      node_error(n, "unsupported attribute '" + a.name() + "'");
+}
+
+std::int64_t attr_int(const onnx::NodeProto& n, const std::string& key, std::int64_t fallback) {
+  const auto* a = typed_attr(n, key, onnx::AttributeProto::INT);
+  return a ? a->i() : fallback;
+}
+
+std::vector<std::int64_t> attr_ints(const onnx::NodeProto& n, const std::string& key,
+                                    std::vector<std::int64_t> fallback) {
+  const auto* a = typed_attr(n, key, onnx::AttributeProto::INTS);
+  return a ? std::vector<std::int64_t>(a->ints().begin(), a->ints().end()) : fallback;
+}
+
+float attr_float(const onnx::NodeProto& n, const std::string& key, float fallback) {
+  const auto* a = typed_attr(n, key, onnx::AttributeProto::FLOAT);
+  return a ? a->f() : fallback;
+}
+
+std::string attr_string(const onnx::NodeProto& n, const std::string& key, std::string fallback) {
+  const auto* a = typed_attr(n, key, onnx::AttributeProto::STRING);
+  return a ? a->s() : fallback;
+}
 
 Tensor to_tensor(const onnx::TensorProto& proto, const std::string& where) {
   check_internal(proto, where);
