@@ -19,8 +19,7 @@ bool is_dense(OpType op) { return op == OpType::Gemm || op == OpType::MatMul; }
 }  // namespace
 
 Executor::Executor(const Graph& graph) : graph_(graph) {
-  if (graph.output < 0 || graph.num_values() == 0)
-    throw Error("executor: graph '" + graph.name + "' is not finalized");
+  if (graph.output < 0 || graph.num_values() == 0) throw Error("executor: graph '" + graph.name + "' is not finalized");
   values_.resize(idx(graph.num_values()));
   grads_.resize(values_.size());
   reached_.assign(values_.size(), 0);
@@ -44,8 +43,8 @@ Executor::~Executor() = default;
 const Tensor& Executor::forward(const Tensor& x, const ParamSet& params, bool training) {
   if (x.rank() != static_cast<int>(graph_.input_shape.size()) + 1 ||
       !std::equal(graph_.input_shape.begin(), graph_.input_shape.end(), x.shape().begin() + 1))
-    throw Error("executor: input " + to_string(x.shape()) + " does not match graph '" + graph_.name +
-                "' input [N, " + to_string(graph_.input_shape).substr(1));
+    throw Error("executor: input " + to_string(x.shape()) + " does not match graph '" + graph_.name + "' input [N, " +
+                to_string(graph_.input_shape).substr(1));
   if (params.size() != graph_.params.size())
     throw Error("executor: " + std::to_string(params.size()) + " parameter tensors for " +
                 std::to_string(graph_.params.size()) + " parameters");
@@ -97,17 +96,19 @@ void Executor::forward_node(std::size_t i, const ParamSet& params) {
 }
 
 const Tensor& Executor::value(int id) const {
-  if (id < 0 || id >= graph_.num_values()) throw UsageError("executor: value id " + std::to_string(id) + " out of range");
+  if (id < 0 || id >= graph_.num_values())
+    throw UsageError("executor: value id " + std::to_string(id) + " out of range");
   return values_[idx(id)];
 }
 
 const Tensor& Executor::grad(int id) const {
-  if (id < 0 || id >= graph_.num_values()) throw UsageError("executor: value id " + std::to_string(id) + " out of range");
+  if (id < 0 || id >= graph_.num_values())
+    throw UsageError("executor: value id " + std::to_string(id) + " out of range");
   return grads_[idx(id)];
 }
 
-void Executor::backward(const std::vector<std::pair<int, Tensor>>& seeds, const ParamSet& params,
-                        ParamSet& param_grads, bool input_grad) {
+void Executor::backward(const std::vector<std::pair<int, Tensor>>& seeds, const ParamSet& params, ParamSet& param_grads,
+                        bool input_grad) {
   if (batch_ == 0) throw UsageError("executor: backward before forward");
   if (params.size() != graph_.params.size()) throw UsageError("executor: backward with a different parameter set");
   for (std::size_t v = 0; v < values_.size(); ++v) {

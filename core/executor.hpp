@@ -20,6 +20,7 @@ class Executor {
  public:
   /// `graph` must be finalized and outlive the executor.
   explicit Executor(const Graph& graph);
+  explicit Executor(Graph&&) = delete;  // the executor keeps a reference: no temporaries
   ~Executor();
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;

@@ -73,8 +73,8 @@ Shape infer_dense(const Graph& g, const Node& node) {
 }
 
 /// Spatial output size of a window op: (size + pads - dilation·(k−1) − 1) / stride + 1.
-std::int64_t window_out(const Node& node, std::int64_t size, std::int64_t k, std::int64_t stride,
-                        std::int64_t pad_sum, std::int64_t dilation) {
+std::int64_t window_out(const Node& node, std::int64_t size, std::int64_t k, std::int64_t stride, std::int64_t pad_sum,
+                        std::int64_t dilation) {
   if (k < 1 || stride < 1 || dilation < 1 || pad_sum < 0) fail(node, "kernel, strides and dilations must be positive");
   const std::int64_t span = dilation * (k - 1) + 1;
   if (size + pad_sum < span) fail(node, "window larger than the padded input");
@@ -271,7 +271,8 @@ void Graph::finalize() {
       if (id < 0 || id >= num_values() || !defined[static_cast<std::size_t>(id)])
         fail(node, "input value " + std::to_string(id) + " is not produced by an earlier node");
     for (int p : node.params) {
-      if (p < 0 || p >= static_cast<int>(params.size())) fail(node, "parameter id " + std::to_string(p) + " out of range");
+      if (p < 0 || p >= static_cast<int>(params.size()))
+        fail(node, "parameter id " + std::to_string(p) + " out of range");
       if (params[static_cast<std::size_t>(p)].node != static_cast<int>(i))
         fail(node, "parameter '" + params[static_cast<std::size_t>(p)].name + "' belongs to another node");
     }

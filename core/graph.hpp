@@ -15,12 +15,12 @@ namespace qreg {
 
 /// The supported ops; names match ONNX op types (op_name / parse_op_type convert).
 enum class OpType {
-  Gemm,                // y = x·Wᵀ + b; W [out, in] (ONNX transB=1 form; import normalises to it)
-  MatMul,              // y = x·W;      W [in, out] (a constant right operand)
-  Conv,                // 2-D, NCHW; W [out, in/groups, kh, kw]; attrs strides, pads, dilations, group
+  Gemm,    // y = x·Wᵀ + b; W [out, in] (ONNX transB=1 form; import normalises to it)
+  MatMul,  // y = x·W;      W [in, out] (a constant right operand)
+  Conv,    // 2-D, NCHW; W [out, in/groups, kh, kw]; attrs strides, pads, dilations, group
   Relu,
-  MaxPool,             // attrs kernel_shape, strides, pads
-  AveragePool,         // attrs kernel_shape, strides, pads (count_include_pad=0)
+  MaxPool,      // attrs kernel_shape, strides, pads
+  AveragePool,  // attrs kernel_shape, strides, pads (count_include_pad=0)
   GlobalAveragePool,
   Flatten,             // to [N, rest] (ONNX axis=1)
   Reshape,             // attr shape (per-sample shape, batch kept)

@@ -45,8 +45,8 @@ class Builder {
 
   void param(ParamRole role, const std::string& suffix, Tensor value) {
     const int node = static_cast<int>(g_.nodes.size());
-    pending_.push_back(g_.add_param(std::string("node") + std::to_string(node) + "." + suffix, role, node,
-                                    std::move(value)));
+    pending_.push_back(
+        g_.add_param(std::string("node") + std::to_string(node) + "." + suffix, role, node, std::move(value)));
   }
 
   const Shape& shape() const { return g_.value_shapes[static_cast<std::size_t>(cur_)]; }

@@ -29,8 +29,8 @@ void for_channel(const Layout& l, std::int64_t ch, F&& f) {
 
 }  // namespace
 
-void batchnorm_forward(const Tensor& x, const Tensor& scale, const Tensor& bias, const Tensor& mean,
-                       const Tensor& var, float epsilon, bool training, Tensor& y, NodeState& st) {
+void batchnorm_forward(const Tensor& x, const Tensor& scale, const Tensor& bias, const Tensor& mean, const Tensor& var,
+                       float epsilon, bool training, Tensor& y, NodeState& st) {
   const Layout l = layout_of(x);
   const auto c = static_cast<std::size_t>(l.c);
   st.training = training;

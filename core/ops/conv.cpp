@@ -115,8 +115,9 @@ void conv_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* d
       for (std::int64_t gr = 0; gr < g.groups; ++gr) {
         ConstMap colg(col + gr * Kg * P, Kg, P);
         part.block(gr * Og, 0, Og, Kg).noalias() += dY.middleRows(gr * Og, Og) * colg.transpose();
-        if (dx) Map(dcol.data() + gr * Kg * P, Kg, P).noalias() = Wm.middleRows(gr * Og, Og).transpose() *
-                                                                   dY.middleRows(gr * Og, Og);
+        if (dx)
+          Map(dcol.data() + gr * Kg * P, Kg, P).noalias() =
+              Wm.middleRows(gr * Og, Og).transpose() * dY.middleRows(gr * Og, Og);
       }
       part.col(Kg) += dY.rowwise().sum();
       if (dx) col2im_add(g, dcol.data(), dx->data() + s * g.C * g.H * g.W);

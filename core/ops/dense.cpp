@@ -39,8 +39,7 @@ void dense_forward(bool gemm, const Tensor& x, const Tensor& w, const Tensor* b,
   });
 }
 
-void dense_backward(bool gemm, const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw,
-                    Tensor* db) {
+void dense_backward(bool gemm, const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor* db) {
   const std::int64_t in = gemm ? w.dim(1) : w.dim(0), out = gemm ? w.dim(0) : w.dim(1);
   const std::int64_t rows = x.size() / in;
   ConstMap X(x.data(), rows, in), W(w.data(), w.dim(0), w.dim(1)), dY(dy.data(), rows, out);

@@ -50,7 +50,7 @@ Shape batched(std::int64_t n, const Shape& per_sample);
 /// Geometry of a 2-D window op (Conv, MaxPool, AveragePool) on per-sample [C, H, W] -> [O, Ho, Wo].
 struct WindowGeom {
   std::int64_t C, H, W, O, Ho, Wo, kh, kw, sh, sw, pt, pl, dh, dw, groups;
-  std::int64_t P() const { return Ho * Wo; }                 // output positions
+  std::int64_t P() const { return Ho * Wo; }                // output positions
   std::int64_t Kg() const { return C / groups * kh * kw; }  // im2col rows per group
 };
 WindowGeom window_geom(const Node& node, const Shape& in, const Shape& out, std::int64_t kh, std::int64_t kw);
@@ -58,19 +58,18 @@ WindowGeom window_geom(const Node& node, const Shape& in, const Shape& out, std:
 /// Per-node scratch kept between passes (reused when the batch size repeats).
 struct NodeState {
   WindowGeom geom{};
-  FloatBuffer col;                    // conv: im2col of the whole batch [N, C·kh·kw, P] (when small)
+  FloatBuffer col;  // conv: im2col of the whole batch [N, C·kh·kw, P] (when small)
   bool col_saved = false;
-  std::vector<std::int32_t> argmax;   // maxpool: flat input index (h·W + w) per output element
-  std::vector<float> mean, invstd;    // batch norm: statistics used by the last forward, [C]
-  std::vector<float> batch_var;       // batch norm (training): unbiased batch variance, [C]
+  std::vector<std::int32_t> argmax;  // maxpool: flat input index (h·W + w) per output element
+  std::vector<float> mean, invstd;   // batch norm: statistics used by the last forward, [C]
+  std::vector<float> batch_var;      // batch norm (training): unbiased batch variance, [C]
   bool training = false;
-  std::vector<Tensor> partials;       // conv: per-chunk weight-gradient partial sums
+  std::vector<Tensor> partials;  // conv: per-chunk weight-gradient partial sums
 };
 
 // Gemm (y = x·Wᵀ + b, W [out, in]) and MatMul (y = x·W + b, W [in, out]) over the last axis.
 void dense_forward(bool gemm, const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y);
-void dense_backward(bool gemm, const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw,
-                    Tensor* db);
+void dense_backward(bool gemm, const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor* db);
 
 // Conv: im2col + GEMM per sample, W [O, C/groups, kh, kw].
 void conv_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y, NodeState& st);
@@ -93,8 +92,8 @@ void add_forward(const Tensor& a, const Tensor& b, Tensor& y);
 void accumulate(const Tensor& dy, Tensor& dx);
 
 /// x [N, C, ...]; params scale, bias, mean, var [C]. training: batch statistics.
-void batchnorm_forward(const Tensor& x, const Tensor& scale, const Tensor& bias, const Tensor& mean,
-                       const Tensor& var, float epsilon, bool training, Tensor& y, NodeState& st);
+void batchnorm_forward(const Tensor& x, const Tensor& scale, const Tensor& bias, const Tensor& mean, const Tensor& var,
+                       float epsilon, bool training, Tensor& y, NodeState& st);
 void batchnorm_backward(const Tensor& x, const Tensor& scale, const Tensor& dy, Tensor* dx, Tensor& dscale,
                         Tensor& dbias, const NodeState& st);
 

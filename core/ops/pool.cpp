@@ -16,8 +16,7 @@ struct Span {
 
 Span window(const WindowGeom& g, std::int64_t oy, std::int64_t ox) {
   const std::int64_t y = oy * g.sh - g.pt, x = ox * g.sw - g.pl;
-  return {std::max<std::int64_t>(y, 0), std::min(y + g.kh, g.H), std::max<std::int64_t>(x, 0),
-          std::min(x + g.kw, g.W)};
+  return {std::max<std::int64_t>(y, 0), std::min(y + g.kh, g.H), std::max<std::int64_t>(x, 0), std::min(x + g.kw, g.W)};
 }
 
 /// Runs f(plane, oy, ox, out_index, in_plane_offset) for every output element of samples [s0, s1).
@@ -25,14 +24,38 @@ template <class F>
 void for_outputs(const WindowGeom& g, std::int64_t s0, std::int64_t s1, F&& f) {
   for (std::int64_t plane = s0 * g.C; plane < s1 * g.C; ++plane)
     for (std::int64_t oy = 0; oy < g.Ho; ++oy)
-      for (std::int64_t ox = 0; ox < g.Wo; ++ox) f(plane * g.H * g.W, (plane * g.Ho + oy) * g.Wo + ox, window(g, oy, ox));
+      for (std::int64_t ox = 0; ox < g.Wo; ++ox)
+        f(plane * g.H * g.W, (plane * g.Ho + oy) * g.Wo + ox, window(g, oy, ox));
 }
 
 }  // namespace
 
+/// The common 2×2 stride-2 unpadded case: four loads and branch-free selects per output.
+void maxpool_2x2(const Tensor& x, Tensor& y, NodeState& st) {
+  const WindowGeom& g = st.geom;
+  for_chunks(x.dim(0), kPoolChunk, [&](std::int64_t s0, std::int64_t s1) {
+    for (std::int64_t plane = s0 * g.C; plane < s1 * g.C; ++plane) {
+      const float* xp = x.data() + plane * g.H * g.W;
+      for (std::int64_t oy = 0; oy < g.Ho; ++oy)
+        for (std::int64_t ox = 0; ox < g.Wo; ++ox) {
+          const auto i0 = static_cast<std::int32_t>(2 * oy * g.W + 2 * ox);
+          const auto i2 = static_cast<std::int32_t>(i0 + g.W);
+          const std::int32_t a = xp[i0 + 1] > xp[i0] ? i0 + 1 : i0;  // first maximum wins ties
+          const std::int32_t b = xp[i2 + 1] > xp[i2] ? i2 + 1 : i2;
+          const std::int32_t arg = xp[b] > xp[a] ? b : a;
+          const std::int64_t o = (plane * g.Ho + oy) * g.Wo + ox;
+          y[o] = xp[arg];
+          st.argmax[static_cast<std::size_t>(o)] = arg;
+        }
+    }
+  });
+}
+
 void maxpool_forward(const Tensor& x, Tensor& y, NodeState& st) {
   const WindowGeom& g = st.geom;
   st.argmax.resize(static_cast<std::size_t>(y.size()));
+  if (g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.pt == 0 && g.pl == 0 && 2 * g.Ho <= g.H && 2 * g.Wo <= g.W)
+    return maxpool_2x2(x, y, st);
   for_chunks(x.dim(0), kPoolChunk, [&](std::int64_t s0, std::int64_t s1) {
     for_outputs(g, s0, s1, [&](std::int64_t in_off, std::int64_t o, const Span& w) {
       const float* xp = x.data() + in_off;

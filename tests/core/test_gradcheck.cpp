@@ -42,7 +42,7 @@ struct Check {
   Tensor x;
   ParamSet params;
   bool training = false;
-  Tensor r;  // seed at the output
+  Tensor r;            // seed at the output
   double scale = 0.0;  // S = Σ|r|·|y|
 
   double abs_units = kAbs;  // allowance in units of eps_f·S/h
@@ -187,9 +187,7 @@ Graph batchnorm_graph() {
 
 TEST(GradCheck, BatchNormInference) { Check(batchnorm_graph(), random_tensor({4, 3, 2, 2}, 3), false).run(); }
 
-TEST(GradCheck, BatchNormTrainingFullGradient) {
-  Check(batchnorm_graph(), random_tensor({4, 3, 2, 2}, 3), true).run();
-}
+TEST(GradCheck, BatchNormTrainingFullGradient) { Check(batchnorm_graph(), random_tensor({4, 3, 2, 2}, 3), true).run(); }
 
 TEST(GradCheck, BatchNormTrainingOnFeatures) {
   Graph g = single_op(OpType::BatchNormalization, {3},
