@@ -9,55 +9,6 @@
 namespace qreg {
 namespace {
 
-// Op names for messages. op_name() lives in graph.cpp, which is another module's work in
-// progress; only graph.hpp's inline members are used here. Replace with op_name once merged.
-const char* op_label(OpType op) {
-  switch (op) {
-    case OpType::Gemm:
-      return "Gemm";
-    case OpType::MatMul:
-      return "MatMul";
-    case OpType::Conv:
-      return "Conv";
-    case OpType::Relu:
-      return "Relu";
-    case OpType::MaxPool:
-      return "MaxPool";
-    case OpType::AveragePool:
-      return "AveragePool";
-    case OpType::GlobalAveragePool:
-      return "GlobalAveragePool";
-    case OpType::Flatten:
-      return "Flatten";
-    case OpType::Reshape:
-      return "Reshape";
-    case OpType::Add:
-      return "Add";
-    case OpType::BatchNormalization:
-      return "BatchNormalization";
-    case OpType::Softmax:
-      return "Softmax";
-  }
-  return "?";
-}
-
-QuantizerConfig layer_config(const GraphQuantConfig& cfg, OpType op) {
-  return {cfg.bits, cfg.granularity, cfg.scheme, weight_channel_axis(op)};
-}
-
-// Re-throws a quantizer error with the parameter it is about in front, keeping its kind
-// (UsageError -> exit 2, Error -> exit 1).
-template <typename F>
-auto naming_param(const Graph& graph, int param, F f) {
-  const std::string prefix = "quantize_graph: parameter '" + graph.params[static_cast<std::size_t>(param)].name + "': ";
-  try {
-    return f();
-  } catch (const UsageError& e) {
-    throw UsageError(prefix + e.what());
-  } catch (const Error& e) {
-    throw Error(prefix + e.what());
-  }
-}
 
 void check_values(const Graph& graph, const ParamSet& values) {
   if (values.size() != graph.params.size())
@@ -75,7 +26,7 @@ int weight_channel_axis(OpType op) {
     case OpType::MatMul:
       return kMatMulChannelAxis;
     default:
-      throw Error(std::string("quantizer: op ") + op_label(op) + " has no quantizable weight");
+      throw Error(std::string("quantizer: op ") + op_name(op) + " has no quantizable weight");
   }
 }
 
@@ -89,7 +40,7 @@ std::vector<std::pair<int, int>> quantized_layers(const Graph& graph) {
       throw Error("quantize_graph: parameter '" + param.name + "' has no owning node");
     const Node& node = graph.nodes[static_cast<std::size_t>(param.node)];
     if (node.op != OpType::Gemm && node.op != OpType::MatMul && node.op != OpType::Conv)
-      throw Error("quantize_graph: weight '" + param.name + "' belongs to " + op_label(node.op) + " node '" +
+      throw Error("quantize_graph: weight '" + param.name + "' belongs to " + op_name(node.op) + " node '" +
                   node.name + "', which is not quantized (only Gemm, MatMul, Conv)");
     if (weight_of[static_cast<std::size_t>(param.node)] >= 0)
       throw Error("quantize_graph: node '" + node.name + "' has two weights");

@@ -4,21 +4,9 @@
 
 #include <sstream>
 
-#include "cli/app.hpp"
+#include "tests/cli/cli_run.hpp"
 
 namespace {
-
-struct CliRun {
-  int rc;
-  std::string out, err;
-};
-
-CliRun run(std::vector<std::string> args) {
-  std::ostringstream out, err;
-  qreg::cli::Output io{out, err, false};
-  const int rc = qreg::cli::run_cli(args, io);
-  return {rc, out.str(), err.str()};
-}
 
 const char* kCommands[] = {"noise", "info", "eval",      "theory",   "simulate", "validate",
                            "train", "plot", "reproduce", "backends", "version"};

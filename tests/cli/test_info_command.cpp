@@ -9,21 +9,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "cli/app.hpp"
+#include "tests/cli/cli_run.hpp"
 
 namespace {
-
-struct CliRun {
-  int rc;
-  std::string out, err;
-};
-
-CliRun run(std::vector<std::string> args) {
-  std::ostringstream out, err;
-  qreg::cli::Output io{out, err, false};
-  const int rc = qreg::cli::run_cli(args, io);
-  return {rc, out.str(), err.str()};
-}
 
 const std::string kMlp = std::string(QREG_SOURCE_DIR) + "/tests/data/onnx/mlp.onnx";
 

@@ -10,21 +10,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "cli/app.hpp"
+#include "tests/cli/cli_run.hpp"
 
 namespace {
-
-struct CliRun {
-  int rc;
-  std::string out, err;
-};
-
-CliRun run(std::vector<std::string> args) {
-  std::ostringstream out, err;
-  qreg::cli::Output io{out, err, false};
-  const int rc = qreg::cli::run_cli(args, io);
-  return {rc, out.str(), err.str()};
-}
 
 TEST(NoiseCommand, JsonHasContextAndEveryField) {
   const CliRun r = run({"noise", "--bits", "8,7,2", "--size", "50000", "--seed", "3", "--format", "json"});
