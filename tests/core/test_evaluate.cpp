@@ -4,6 +4,7 @@
 // bitwise identical results because chunks are fixed by the batch size and summed in order.
 #include <gtest/gtest.h>
 
+#include "core/error.hpp"
 #include "core/evaluate.hpp"
 #include "core/executor.hpp"
 #include "core/models.hpp"
