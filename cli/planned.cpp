@@ -9,9 +9,7 @@ void add_planned_command(CLI::App& app, Action& action, const std::string& name,
   auto* cmd = app.add_subcommand(name, description + " [not implemented yet: " + issue + "]");
   cmd->allow_extras();  // accept the documented options so the message below is what users see
   cmd->callback([&action, name, issue] {
-    action = [name, issue](Output&) -> int {
-      throw Error("qreg " + name + ": not implemented yet (" + issue + ")");
-    };
+    action = [name, issue](Output&) -> int { throw Error("qreg " + name + ": not implemented yet (" + issue + ")"); };
   });
 }
 

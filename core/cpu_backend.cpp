@@ -26,8 +26,7 @@ class CpuBackend final : public Backend {
   void fake_quantize(std::span<const float> x, float step, std::int32_t qmax, std::span<float> y) override {
     QREG_ASSERT(x.size() == y.size(), "fake_quantize: input and output sizes differ");
     const float inv = 1.0f / step, lim = static_cast<float>(qmax);
-    for (std::size_t i = 0; i < x.size(); ++i)
-      y[i] = step * std::clamp(std::round(x[i] * inv), -lim, lim);
+    for (std::size_t i = 0; i < x.size(); ++i) y[i] = step * std::clamp(std::round(x[i] * inv), -lim, lim);
   }
 };
 

@@ -10,9 +10,9 @@
 namespace qreg {
 
 struct Dataset {
-  std::string name;                   // e.g. "fashion-mnist:test"
-  Tensor inputs;                      // [N, C, H, W] or [N, F], scaled (pixel/255 by default)
-  std::vector<std::int32_t> labels;   // N entries in [0, num_classes), or empty when unlabelled
+  std::string name;                  // e.g. "fashion-mnist:test"
+  Tensor inputs;                     // [N, C, H, W] or [N, F], scaled (pixel/255 by default)
+  std::vector<std::int32_t> labels;  // N entries in [0, num_classes), or empty when unlabelled
   int num_classes = 0;
 
   std::int64_t size() const { return inputs.rank() ? inputs.dim(0) : 0; }

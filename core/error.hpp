@@ -24,7 +24,7 @@ class UsageError : public Error {
 }  // namespace qreg
 
 /// Internal invariant; a failure is a bug in qreg, not bad input.
-#define QREG_ASSERT(cond, what)                                      \
-  do {                                                               \
+#define QREG_ASSERT(cond, what)                                               \
+  do {                                                                        \
     if (!(cond)) ::qreg::assertion_failed(#cond, __FILE__, __LINE__, (what)); \
   } while (0)

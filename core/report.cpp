@@ -30,8 +30,11 @@ json RunContext::to_json() const {
   j["backend"] = backend;
   j["threads"] = threads;
   j["seed"] = seed ? json(*seed) : json(nullptr);
-  j["build"] = {{"type", b.build_type}, {"compiler", b.compiler}, {"arch", b.arch_flags},
-                {"cuda", b.cuda_compiled}, {"sanitize", b.sanitize}};
+  j["build"] = {{"type", b.build_type},
+                {"compiler", b.compiler},
+                {"arch", b.arch_flags},
+                {"cuda", b.cuda_compiled},
+                {"sanitize", b.sanitize}};
   return j;
 }
 
@@ -82,8 +85,7 @@ void write_table(const Report& r, std::ostream& os) {
     }
   }
   auto line = [&](const std::vector<std::string>& v) {
-    for (std::size_t c = 0; c < v.size(); ++c)
-      os << (c ? "  " : "") << std::setw(static_cast<int>(width[c])) << v[c];
+    for (std::size_t c = 0; c < v.size(); ++c) os << (c ? "  " : "") << std::setw(static_cast<int>(width[c])) << v[c];
     os << '\n';
   };
   line(t.columns);

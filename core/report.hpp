@@ -38,8 +38,8 @@ struct Table {
 struct Report {
   RunContext context;
   nlohmann::json document = nlohmann::json::object();  // command-specific fields (schema of DESIGN.md)
-  Table table;                                          // the flat view for table and CSV output
-  std::vector<std::string> notes;                       // lines printed under a console table
+  Table table;                                         // the flat view for table and CSV output
+  std::vector<std::string> notes;                      // lines printed under a console table
 };
 
 /// Renders a report. JSON merges the run context in front of `document`; CSV and table output

@@ -18,8 +18,7 @@
 namespace qreg {
 
 /// The 128-bit block `block` of stream (seed, stream): key = seed, counter = (stream, block).
-QREG_HD inline r123::Philox4x32::ctr_type philox_block(std::uint64_t seed, std::uint64_t stream,
-                                                       std::uint64_t block) {
+QREG_HD inline r123::Philox4x32::ctr_type philox_block(std::uint64_t seed, std::uint64_t stream, std::uint64_t block) {
   r123::Philox4x32 gen;
   r123::Philox4x32::key_type key = {{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)}};
   r123::Philox4x32::ctr_type ctr = {{static_cast<std::uint32_t>(stream), static_cast<std::uint32_t>(stream >> 32),

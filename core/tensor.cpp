@@ -25,14 +25,13 @@ Tensor::Tensor(Shape shape, float fill) : shape_(std::move(shape)) {
 
 Tensor::Tensor(Shape shape, std::span<const float> values) : shape_(std::move(shape)) {
   if (numel(shape_) != static_cast<std::int64_t>(values.size()))
-    throw Error("tensor: shape " + to_string(shape_) + " needs " + std::to_string(numel(shape_)) +
-                " values, got " + std::to_string(values.size()));
+    throw Error("tensor: shape " + to_string(shape_) + " needs " + std::to_string(numel(shape_)) + " values, got " +
+                std::to_string(values.size()));
   data_.assign(values.begin(), values.end());
 }
 
 void Tensor::reshape(Shape shape) {
-  if (numel(shape) != size())
-    throw Error("tensor: cannot reshape " + to_string(shape_) + " to " + to_string(shape));
+  if (numel(shape) != size()) throw Error("tensor: cannot reshape " + to_string(shape_) + " to " + to_string(shape));
   shape_ = std::move(shape);
 }
 

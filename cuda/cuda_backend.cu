@@ -20,8 +20,12 @@ class DeviceBuffer {
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
   float* get() { return static_cast<float*>(ptr_); }
-  void upload(const float* host) { QREG_CUDA_CHECK(cudaMemcpy(ptr_, host, n_ * sizeof(float), cudaMemcpyHostToDevice)); }
-  void download(float* host) const { QREG_CUDA_CHECK(cudaMemcpy(host, ptr_, n_ * sizeof(float), cudaMemcpyDeviceToHost)); }
+  void upload(const float* host) {
+    QREG_CUDA_CHECK(cudaMemcpy(ptr_, host, n_ * sizeof(float), cudaMemcpyHostToDevice));
+  }
+  void download(float* host) const {
+    QREG_CUDA_CHECK(cudaMemcpy(host, ptr_, n_ * sizeof(float), cudaMemcpyDeviceToHost));
+  }
 
  private:
   void* ptr_ = nullptr;
@@ -37,7 +41,8 @@ class CudaBackend final : public Backend {
   // Row-major C = A·B is column-major Cᵀ = Bᵀ·Aᵀ, so cuBLAS is called with the operands swapped.
   void gemm(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const float* b, float* c,
             bool accumulate) override {
-    DeviceBuffer da(static_cast<std::size_t>(m * k)), db(static_cast<std::size_t>(k * n)), dc(static_cast<std::size_t>(m * n));
+    DeviceBuffer da(static_cast<std::size_t>(m * k)), db(static_cast<std::size_t>(k * n)),
+        dc(static_cast<std::size_t>(m * n));
     da.upload(a);
     db.upload(b);
     if (accumulate) dc.upload(c);

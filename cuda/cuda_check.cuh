@@ -8,16 +8,16 @@
 
 #include "core/error.hpp"
 
-#define QREG_CUDA_CHECK(expr)                                                                         \
-  do {                                                                                                \
-    const cudaError_t qreg_err_ = (expr);                                                             \
-    if (qreg_err_ != cudaSuccess)                                                                     \
-      throw ::qreg::Error(std::string("cuda: ") + #expr + ": " + cudaGetErrorString(qreg_err_));      \
+#define QREG_CUDA_CHECK(expr)                                                                    \
+  do {                                                                                           \
+    const cudaError_t qreg_err_ = (expr);                                                        \
+    if (qreg_err_ != cudaSuccess)                                                                \
+      throw ::qreg::Error(std::string("cuda: ") + #expr + ": " + cudaGetErrorString(qreg_err_)); \
   } while (0)
 
-#define QREG_CUBLAS_CHECK(expr)                                                                       \
-  do {                                                                                                \
-    const cublasStatus_t qreg_st_ = (expr);                                                           \
-    if (qreg_st_ != CUBLAS_STATUS_SUCCESS)                                                            \
-      throw ::qreg::Error(std::string("cublas: ") + #expr + ": " + cublasGetStatusString(qreg_st_));  \
+#define QREG_CUBLAS_CHECK(expr)                                                                      \
+  do {                                                                                               \
+    const cublasStatus_t qreg_st_ = (expr);                                                          \
+    if (qreg_st_ != CUBLAS_STATUS_SUCCESS)                                                           \
+      throw ::qreg::Error(std::string("cublas: ") + #expr + ": " + cublasGetStatusString(qreg_st_)); \
   } while (0)

@@ -6,8 +6,7 @@ namespace {
 
 // roundf rounds half away from zero, exactly as std::round on the CPU twin; the division is
 // replaced by the same multiplication by 1/step that the CPU uses, so results match bitwise.
-__global__ void fake_quantize_kernel(const float* x, float step, float inv_step, float lim, float* y,
-                                     std::int64_t n) {
+__global__ void fake_quantize_kernel(const float* x, float step, float inv_step, float lim, float* y, std::int64_t n) {
   const std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < n) y[i] = step * fminf(fmaxf(roundf(__fmul_rn(x[i], inv_step)), -lim), lim);
 }

@@ -20,8 +20,8 @@ CliRun run(std::vector<std::string> args) {
   return {rc, out.str(), err.str()};
 }
 
-const char* kCommands[] = {"noise",    "info", "eval",      "theory",   "simulate", "validate",
-                           "train",    "plot", "reproduce", "backends", "version"};
+const char* kCommands[] = {"noise", "info", "eval",      "theory",   "simulate", "validate",
+                           "train", "plot", "reproduce", "backends", "version"};
 
 TEST(Cli, TopLevelHelpListsEveryCommand) {
   const CliRun r = run({"--help"});
