@@ -45,7 +45,7 @@ void BM_FirstOrderCnn(benchmark::State& state) {
   }
   state.counters["worst_rel_stderr"] = worst_rel_se;
 }
-BENCHMARK(BM_FirstOrderCnn)->Arg(16)->Unit(benchmark::kMillisecond)->Iterations(1)->Repetitions(3);
+BENCHMARK(BM_FirstOrderCnn)->Arg(4)->Arg(16)->Unit(benchmark::kMillisecond)->Iterations(1)->Repetitions(3);
 
 void BM_MonteCarloTo1Percent(benchmark::State& state) {
   const Graph g = make_cnn(1);
