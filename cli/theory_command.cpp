@@ -6,12 +6,10 @@
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "cli/model_data.hpp"
 #include "core/bits.hpp"
 #include "core/error.hpp"
-#include "core/models.hpp"
-#include "core/onnx_import.hpp"
 #include "core/parallel.hpp"
-#include "core/rng.hpp"
 #include "theory/calibration.hpp"
 #include "theory/first_order.hpp"
 #include "theory/lin_baseline.hpp"
@@ -23,10 +21,8 @@ namespace qreg::cli {
 
 struct TheoryOptions {
   CommonOptions common;
-  std::string model = "mlp";
-  std::uint64_t model_seed = 1;
-  std::string data = "synthetic";
-  std::int64_t samples = 256;
+  ModelOptions model;
+  DataArgs data;
   std::string bits = "8,4";
   std::string method = "first-order";
   std::string granularity = "tensor";
@@ -37,28 +33,6 @@ struct TheoryOptions {
 namespace {
 
 using namespace qreg::theory;
-
-Graph load_model(const TheoryOptions& opt) {
-  if (opt.model == "mlp") return make_mlp({784, 256, 256, 10}, opt.model_seed);
-  if (opt.model == "cnn") return make_cnn(opt.model_seed);
-  return import_onnx(opt.model);
-}
-
-/// Calibration inputs. Only synthetic data until the datasets module is merged: U(0, 1) inputs of
-/// the model's shape (pixel/255-like), sample n from stream (seed, n).
-Tensor load_inputs(const TheoryOptions& opt, const Graph& graph) {
-  if (opt.data != "synthetic" && opt.data.rfind("synthetic:", 0) != 0)
-    throw UsageError("--data: '" + opt.data + "' needs the datasets module (not in this build); use synthetic");
-  Shape shape = graph.input_shape;
-  shape.insert(shape.begin(), opt.samples);
-  Tensor x(shape);
-  const std::int64_t per = x.size() / opt.samples;
-  for (std::int64_t n = 0; n < opt.samples; ++n) {
-    RandomStream rs(opt.common.seed, static_cast<std::uint64_t>(n));
-    for (std::int64_t i = 0; i < per; ++i) x[n * per + i] = rs.uniform();
-  }
-  return x;
-}
 
 std::vector<LayerNoise> noise_for(const Graph& g, int bits, Granularity gran) {
   if (bits != kFloatBits) return weight_noise(g, g.values, bits, gran);
@@ -124,12 +98,12 @@ int run_theory(const TheoryOptions& opt, Output& io) {
   parse_mode(opt.mode);
   if (opt.method != "first-order" && opt.method != "mean-field" && opt.method != "lin")
     throw UsageError("--method: '" + opt.method + "' is not first-order, mean-field or lin");
-  if (opt.samples < 1) throw UsageError("--samples must be at least 1");
   if (opt.probes < 2) throw UsageError("--probes must be at least 2");
   ThreadScope threads(opt.common.threads);
-  const Graph graph = load_model(opt);
-  if (graph.quantized_nodes().empty()) throw Error(opt.model + ": no quantizable layer (Gemm/MatMul/Conv)");
-  const Tensor x = load_inputs(opt, graph);
+  const Graph graph = load_model(opt.model);
+  if (graph.quantized_nodes().empty()) throw Error(opt.model.model + ": no quantizable layer (Gemm/MatMul/Conv)");
+  const Dataset data = load_model_data(opt.data, graph);  // labels are not needed: loss curvature uses p
+  const Tensor& x = data.inputs;
 
   Precomputed pre;
   pre.stats = calibration_stats(graph, graph.values, x);
@@ -145,9 +119,9 @@ int run_theory(const TheoryOptions& opt, Output& io) {
   report.context.command = "theory";
   report.context.threads = threads.threads();
   report.context.seed = opt.common.seed;
-  report.document = {{"command", "theory"},    {"model", opt.model},
-                     {"data", opt.data},       {"granularity", opt.granularity},
-                     {"samples", opt.samples}, {"seed", opt.common.seed},
+  report.document = {{"command", "theory"},    {"model", opt.model.model},
+                     {"data", data.name},      {"granularity", opt.granularity},
+                     {"samples", data.size()}, {"seed", opt.common.seed},
                      {"method", opt.method},   {"mode", opt.mode},
                      {"probes", opt.probes},   {"results", nlohmann::json::array()}};
   report.table.columns = {"bits", "layer", "name", "op", "step", "noise_var", "stderr", "sqnr_db", "loss_increase"};
@@ -161,12 +135,9 @@ int run_theory(const TheoryOptions& opt, Output& io) {
 void add_theory_command(CLI::App& app, Action& action) {
   auto opt = std::make_shared<TheoryOptions>();
   auto* cmd = app.add_subcommand("theory", "Predicted per-layer noise variance and loss increase");
-  cmd->add_option("--model", opt->model, "ONNX file, or a built-in: mlp (784-256-256-10) | cnn")->capture_default_str();
-  cmd->add_option("--model-seed", opt->model_seed, "Initialisation seed of a built-in model")->capture_default_str();
-  cmd->add_option("--data", opt->data, "Calibration data spec (synthetic: U(0,1) inputs)")->capture_default_str();
-  cmd->add_option("--samples", opt->samples, "Calibration samples")
-      ->check(CLI::Range(1, 10000000))
-      ->capture_default_str();
+  add_model_options(*cmd, opt->model);
+  opt->data.samples = 256;  // calibration set: the first 256 samples unless told otherwise
+  add_data_options(*cmd, opt->data);
   cmd->add_option("--bits", opt->bits, "Bit widths, e.g. 8,4,2 (32/fp32 = not quantized)")->capture_default_str();
   cmd->add_option("--method", opt->method, "Predictor")
       ->check(CLI::IsMember({"first-order", "mean-field", "lin"}))

@@ -14,6 +14,8 @@
 // independence (mean-field) is wrong.
 #include "theory/layers.hpp"
 
+#include "core/quantize_graph.hpp"
+
 #include <tbb/parallel_for.h>
 
 #include <Eigen/Core>
@@ -74,13 +76,6 @@ void per_sample(std::int64_t n, F&& f) {
 
 }  // namespace
 
-Granularity parse_granularity(const std::string& text) {
-  if (text == "tensor") return Granularity::Tensor;
-  if (text == "channel") return Granularity::Channel;
-  throw UsageError("--granularity: '" + text + "' is not tensor or channel");
-}
-const char* granularity_name(Granularity g) { return g == Granularity::Tensor ? "tensor" : "channel"; }
-
 Mode parse_mode(const std::string& text) {
   if (text == "joint") return Mode::Joint;
   if (text == "isolated") return Mode::Isolated;
@@ -136,23 +131,19 @@ double LayerNoise::rms_step() const { return std::sqrt(12.0 * mean_var()); }
 
 std::vector<LayerNoise> weight_noise(const Graph& graph, const ParamSet& params, int bits, Granularity g) {
   check_bits(bits);
-  const double levels = std::ldexp(1.0, bits - 1) - 1.0;
+  GraphQuantConfig cfg;
+  cfg.bits = bits;
+  cfg.granularity = g;
+  const auto steps = layer_steps(graph, params, cfg);  // same layer order as quant_layers()
+  const auto layers = quant_layers(graph);
+  QREG_ASSERT(steps.size() == layers.size(), "weight_noise: quantizer and theory disagree on the layers");
   std::vector<LayerNoise> out;
-  for (const auto& l : quant_layers(graph)) {
-    const Tensor& w = params.at(sz(l.weight));
-    const std::int64_t C = l.channels, fan = l.fan_in;
-    // max|w| per output channel; MatMul [in, out] keeps its channel on axis 1.
-    std::vector<double> maxabs(sz(C), 0.0);
-    for (std::int64_t i = 0; i < w.size(); ++i) {
-      const std::int64_t c = l.op == OpType::MatMul ? i % C : i / fan;
-      maxabs[sz(c)] = std::max(maxabs[sz(c)], static_cast<double>(std::abs(w[i])));
-    }
-    if (g == Granularity::Tensor)
-      std::fill(maxabs.begin(), maxabs.end(), *std::max_element(maxabs.begin(), maxabs.end()));
+  for (std::size_t l = 0; l < layers.size(); ++l) {
     LayerNoise noise;
-    for (double m : maxabs) {
-      noise.step.push_back(m / levels);
-      noise.var.push_back(noise.step.back() * noise.step.back() / 12.0);
+    for (std::int64_t c = 0; c < layers[l].channels; ++c) {
+      const double step = steps[l][steps[l].size() == 1 ? 0 : sz(c)];
+      noise.step.push_back(step);
+      noise.var.push_back(step * step / 12.0);
     }
     out.push_back(std::move(noise));
   }

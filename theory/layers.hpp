@@ -10,13 +10,9 @@
 #include <vector>
 
 #include "core/graph.hpp"
+#include "core/quantizer.hpp"  // Granularity, shared with the quantizer
 
 namespace qreg::theory {
-
-enum class Granularity { Tensor, Channel };
-/// "tensor" | "channel"; throws UsageError otherwise.
-Granularity parse_granularity(const std::string& text);
-const char* granularity_name(Granularity g);
 
 /// Which layers are noisy: all at once, or only the layer whose output is reported.
 enum class Mode { Joint, Isolated };
@@ -55,9 +51,9 @@ struct LayerNoise {
   double rms_step() const;  // sqrt(12·mean_var): the step reported for the layer
 };
 
-/// Δ = max|w| / (2^(b−1)−1) per tensor or per output channel (axis 0 for Gemm [out, in] and
-/// Conv [out, in, kh, kw], axis 1 for MatMul [in, out]), for every layer. Throws UsageError
-/// for bits outside [2, 16].
+/// The quantizer's step Δ (core/quantize_graph.hpp: symmetric, max|w| / (2^(b−1)−1)) per tensor
+/// or per output channel for every layer, broadcast to one entry per channel, with σ² = Δ²/12.
+/// Throws UsageError for bits outside [2, 16].
 std::vector<LayerNoise> weight_noise(const Graph& graph, const ParamSet& params, int bits, Granularity g);
 
 /// Per-sample squared norm of the weight gradient of `layer`, per output channel:
