@@ -1,8 +1,10 @@
 // Runs a Graph: batched forward passes with any parameter set, and backward passes
 // (vector-Jacobian products) from seeds at any values to parameters, values and the input.
-// One executor per thread; it owns the activation and gradient buffers of the last pass.
+// One executor per thread; it owns the activation and gradient buffers of the last pass and
+// reuses them while the batch size repeats. Results are bitwise identical for any thread count.
 #pragma once
 
+#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -10,37 +12,64 @@
 
 namespace qreg {
 
+namespace ops {
+struct NodeState;
+}
+
 class Executor {
  public:
+  /// `graph` must be finalized and outlive the executor.
   explicit Executor(const Graph& graph);
+  explicit Executor(Graph&&) = delete;  // the executor keeps a reference: no temporaries
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
 
-  /// Forward pass of x [N, input_shape...] with `params` (indexed like graph.params).
+  /// Forward pass of x [N, input_shape...] with `params` (indexed like graph.params, same shapes).
   /// training: batch norm uses batch statistics (train); otherwise running statistics.
   /// Returns the output value [N, ...]; every value stays readable through value().
+  /// Throws Error when x or params do not match the graph.
   const Tensor& forward(const Tensor& x, const ParamSet& params, bool training = false);
   const Tensor& forward(const Tensor& x) { return forward(x, graph_.values); }
 
   /// Value `id` of the last forward, [N, value_shapes[id]...].
   const Tensor& value(int id) const;
 
-  /// Backward through the last forward. `seeds` are dL/d(value) for some values (same shape as
-  /// the value); the pass accumulates into `param_grads` (resized and zeroed here, indexed like
-  /// params) and leaves dL/d(value) of every value readable through grad(); grad(0) is dL/dx.
-  void backward(const std::vector<std::pair<int, Tensor>>& seeds, const ParamSet& params, ParamSet& param_grads);
+  /// Backward through the last forward, with the same `params`. `seeds` are dL/d(value) for some
+  /// values (same shape as the value; seeds at the same value add); the pass writes param_grads
+  /// (resized and zeroed here, indexed like params; running statistics get zeros) and leaves
+  /// dL/d(value) of every value readable through grad(); grad(0) is dL/dx.
+  /// input_grad = false skips dL/dx (grad(0) stays zero), saving a GEMM in training.
+  void backward(const std::vector<std::pair<int, Tensor>>& seeds, const ParamSet& params, ParamSet& param_grads,
+                bool input_grad = true);
 
   /// dL/d(value id) from the last backward (zero tensor for values the seeds do not reach).
   const Tensor& grad(int id) const;
 
+  /// After a training forward: running = momentum·running + (1 − momentum)·batch statistic for
+  /// every batch-norm node (ONNX momentum attribute, default 0.9; the variance is the unbiased
+  /// batch variance, as PyTorch). No-op after an inference forward.
+  void update_running_stats(ParamSet& params) const;
+
+  /// Batch size of the last forward (0 before any).
+  std::int64_t batch_size() const { return batch_; }
   const Graph& graph() const { return graph_; }
 
  private:
+  void forward_node(std::size_t i, const ParamSet& params);
+  void backward_node(std::size_t i, const ParamSet& params, ParamSet& param_grads, bool input_grad);
+
   const Graph& graph_;
+  std::int64_t batch_ = 0;
+  bool training_ = false;
   std::vector<Tensor> values_, grads_;
-  std::vector<std::vector<Tensor>> saved_;  // per node: what its backward needs (masks, batch stats)
+  std::vector<char> reached_;          // per value: a seed reaches it in the last backward
+  std::vector<ops::NodeState> state_;  // per node: what its backward needs (im2col, argmax, batch stats)
 };
 
-/// Mean softmax cross-entropy of logits [N, C] against labels; when `grad` is given it receives
-/// dL/dlogits [N, C] of the mean loss. Numerically stable (log-sum-exp).
+/// Mean softmax cross-entropy of logits [N, C] against labels in [0, C); when `grad` is given it
+/// receives dL/dlogits [N, C] of the mean loss. Numerically stable (log-sum-exp). Throws Error on
+/// a label out of range or a label count that differs from N.
 double cross_entropy(const Tensor& logits, const std::vector<std::int32_t>& labels, Tensor* grad = nullptr);
 
 }  // namespace qreg

@@ -1,0 +1,192 @@
+// The executor: walks the nodes in graph order for forward and in reverse for backward,
+// dispatching once per node to the batched kernels in core/ops/ (no per-element dispatch).
+// Value gradients accumulate (dx += ...), so a value that feeds several nodes (a residual
+// branch) receives the sum of the vector-Jacobian products of all its consumers.
+#include "core/executor.hpp"
+
+#include <algorithm>
+
+#include "core/error.hpp"
+#include "core/ops/ops.hpp"
+
+namespace qreg {
+namespace {
+
+std::size_t idx(int id) { return static_cast<std::size_t>(id); }
+
+bool is_dense(OpType op) { return op == OpType::Gemm || op == OpType::MatMul; }
+
+}  // namespace
+
+Executor::Executor(const Graph& graph) : graph_(graph) {
+  if (graph.output < 0 || graph.num_values() == 0) throw Error("executor: graph '" + graph.name + "' is not finalized");
+  values_.resize(idx(graph.num_values()));
+  grads_.resize(values_.size());
+  reached_.assign(values_.size(), 0);
+  state_.resize(graph.nodes.size());
+  for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
+    const Node& node = graph.nodes[i];
+    const Shape& in = graph.value_shapes[idx(node.inputs.at(0))];
+    const Shape& out = graph.value_shapes[idx(node.output)];
+    if (node.op == OpType::Conv) {
+      const Shape& w = graph.values[idx(node.params.at(0))].shape();
+      state_[i].geom = ops::window_geom(node, in, out, w[2], w[3]);
+    } else if (node.op == OpType::MaxPool || node.op == OpType::AveragePool) {
+      const auto k = node.attrs.get_ints("kernel_shape", {1, 1});
+      state_[i].geom = ops::window_geom(node, in, out, k.at(0), k.at(1));
+    }
+  }
+}
+
+Executor::~Executor() = default;
+
+const Tensor& Executor::forward(const Tensor& x, const ParamSet& params, bool training) {
+  if (x.rank() != static_cast<int>(graph_.input_shape.size()) + 1 ||
+      !std::equal(graph_.input_shape.begin(), graph_.input_shape.end(), x.shape().begin() + 1))
+    throw Error("executor: input " + to_string(x.shape()) + " does not match graph '" + graph_.name + "' input [N, " +
+                to_string(graph_.input_shape).substr(1));
+  if (params.size() != graph_.params.size())
+    throw Error("executor: " + std::to_string(params.size()) + " parameter tensors for " +
+                std::to_string(graph_.params.size()) + " parameters");
+  for (std::size_t p = 0; p < params.size(); ++p)
+    if (params[p].shape() != graph_.values[p].shape())
+      throw Error("executor: parameter '" + graph_.params[p].name + "' has shape " + to_string(params[p].shape()) +
+                  ", expected " + to_string(graph_.values[p].shape()));
+  batch_ = x.dim(0);
+  training_ = training;
+  ops::ensure_shape(values_[0], x.shape());
+  std::copy(x.data(), x.data() + x.size(), values_[0].data());
+  for (std::size_t i = 0; i < graph_.nodes.size(); ++i) forward_node(i, params);
+  return values_[idx(graph_.output)];
+}
+
+void Executor::forward_node(std::size_t i, const ParamSet& params) {
+  const Node& node = graph_.nodes[i];
+  const Tensor& x = values_[idx(node.inputs[0])];
+  Tensor& y = values_[idx(node.output)];
+  ops::ensure_shape(y, ops::batched(batch_, graph_.value_shapes[idx(node.output)]));
+  auto param = [&](std::size_t k) -> const Tensor& { return params[idx(node.params[k])]; };
+  const Tensor* bias = node.params.size() > 1 ? &param(1) : nullptr;
+  switch (node.op) {
+    case OpType::Gemm:
+    case OpType::MatMul:
+      return ops::dense_forward(node.op == OpType::Gemm, x, param(0), bias, y);
+    case OpType::Conv:
+      return ops::conv_forward(x, param(0), bias, y, state_[i]);
+    case OpType::Relu:
+      return ops::relu_forward(x, y);
+    case OpType::MaxPool:
+      return ops::maxpool_forward(x, y, state_[i]);
+    case OpType::AveragePool:
+      return ops::avgpool_forward(x, y, state_[i].geom);
+    case OpType::GlobalAveragePool:
+      return ops::global_avgpool_forward(x, y);
+    case OpType::Flatten:
+    case OpType::Reshape:
+      std::copy(x.data(), x.data() + x.size(), y.data());
+      return;
+    case OpType::Add:
+      return ops::add_forward(x, values_[idx(node.inputs[1])], y);
+    case OpType::BatchNormalization:
+      return ops::batchnorm_forward(x, param(0), param(1), param(2), param(3), node.attrs.get_float("epsilon", 1e-5f),
+                                    training_, y, state_[i]);
+    case OpType::Softmax:
+      return ops::softmax_forward(x, y);
+  }
+}
+
+const Tensor& Executor::value(int id) const {
+  if (id < 0 || id >= graph_.num_values())
+    throw UsageError("executor: value id " + std::to_string(id) + " out of range");
+  return values_[idx(id)];
+}
+
+const Tensor& Executor::grad(int id) const {
+  if (id < 0 || id >= graph_.num_values())
+    throw UsageError("executor: value id " + std::to_string(id) + " out of range");
+  return grads_[idx(id)];
+}
+
+void Executor::backward(const std::vector<std::pair<int, Tensor>>& seeds, const ParamSet& params, ParamSet& param_grads,
+                        bool input_grad) {
+  if (batch_ == 0) throw UsageError("executor: backward before forward");
+  if (params.size() != graph_.params.size()) throw UsageError("executor: backward with a different parameter set");
+  for (std::size_t v = 0; v < values_.size(); ++v) {
+    ops::ensure_shape(grads_[v], values_[v].shape());
+    std::fill(grads_[v].data(), grads_[v].data() + grads_[v].size(), 0.0f);
+    reached_[v] = 0;
+  }
+  for (const auto& [id, seed] : seeds) {
+    if (id < 0 || id >= graph_.num_values() || seed.shape() != values_[idx(id)].shape())
+      throw UsageError("executor: seed for value " + std::to_string(id) + " has the wrong id or shape");
+    ops::accumulate(seed, grads_[idx(id)]);
+    reached_[idx(id)] = 1;
+  }
+  param_grads.resize(params.size());
+  for (std::size_t p = 0; p < params.size(); ++p) {
+    ops::ensure_shape(param_grads[p], params[p].shape());
+    std::fill(param_grads[p].data(), param_grads[p].data() + param_grads[p].size(), 0.0f);
+  }
+  for (std::size_t i = graph_.nodes.size(); i-- > 0;) {
+    const Node& node = graph_.nodes[i];
+    if (!reached_[idx(node.output)]) continue;
+    backward_node(i, params, param_grads, input_grad);
+    for (int in : node.inputs) reached_[idx(in)] = 1;
+  }
+}
+
+void Executor::backward_node(std::size_t i, const ParamSet& params, ParamSet& param_grads, bool input_grad) {
+  const Node& node = graph_.nodes[i];
+  const Tensor& x = values_[idx(node.inputs[0])];
+  const Tensor& y = values_[idx(node.output)];
+  const Tensor& dy = grads_[idx(node.output)];
+  Tensor* dx = (node.inputs[0] != 0 || input_grad) ? &grads_[idx(node.inputs[0])] : nullptr;
+  auto param = [&](std::size_t k) -> const Tensor& { return params[idx(node.params[k])]; };
+  auto pgrad = [&](std::size_t k) -> Tensor& { return param_grads[idx(node.params[k])]; };
+  Tensor* dbias = node.params.size() > 1 ? &pgrad(1) : nullptr;
+  if (!dx && !is_dense(node.op) && node.op != OpType::Conv && node.op != OpType::BatchNormalization) return;
+  switch (node.op) {
+    case OpType::Gemm:
+    case OpType::MatMul:
+      return ops::dense_backward(node.op == OpType::Gemm, x, param(0), dy, dx, pgrad(0), dbias);
+    case OpType::Conv:
+      return ops::conv_backward(x, param(0), dy, dx, pgrad(0), dbias, state_[i]);
+    case OpType::Relu:
+      return ops::relu_backward(y, dy, *dx);
+    case OpType::MaxPool:
+      return ops::maxpool_backward(dy, *dx, state_[i]);
+    case OpType::AveragePool:
+      return ops::avgpool_backward(dy, *dx, state_[i].geom);
+    case OpType::GlobalAveragePool:
+      return ops::global_avgpool_backward(dy, *dx);
+    case OpType::Flatten:
+    case OpType::Reshape:
+      return ops::accumulate(dy, *dx);
+    case OpType::Add:
+      ops::accumulate(dy, *dx);
+      if (node.inputs[1] != 0 || input_grad) ops::accumulate(dy, grads_[idx(node.inputs[1])]);
+      return;
+    case OpType::BatchNormalization:
+      return ops::batchnorm_backward(x, param(0), dy, dx, pgrad(0), pgrad(1), state_[i]);
+    case OpType::Softmax:
+      return ops::softmax_backward(y, dy, *dx);
+  }
+}
+
+void Executor::update_running_stats(ParamSet& params) const {
+  if (!training_) return;
+  for (std::size_t i = 0; i < graph_.nodes.size(); ++i) {
+    const Node& node = graph_.nodes[i];
+    if (node.op != OpType::BatchNormalization) continue;
+    const float momentum = node.attrs.get_float("momentum", 0.9f);
+    Tensor& mean = params.at(idx(node.params[2]));
+    Tensor& var = params.at(idx(node.params[3]));
+    for (std::int64_t c = 0; c < mean.size(); ++c) {
+      const auto k = static_cast<std::size_t>(c);
+      mean[c] = momentum * mean[c] + (1.0f - momentum) * state_[i].mean[k];
+      var[c] = momentum * var[c] + (1.0f - momentum) * state_[i].batch_var[k];
+    }
+  }
+}
+
+}  // namespace qreg

@@ -1,0 +1,104 @@
+// Internal kernels of the network engine (not a public header): batched forward passes and
+// vector-Jacobian products of every op. Activations are batch-first row-major float; input
+// gradients are ACCUMULATED (dx += ...) because a value may feed several nodes; parameter
+// gradients are written (each parameter belongs to exactly one node).
+// Parallel work is split into chunks whose boundaries depend only on the problem size, never on
+// the thread count, and every reduction runs in a fixed order, so results are bitwise identical
+// for any number of TBB workers.
+#pragma once
+
+#include <tbb/blocked_range.h>
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/parallel_for.h>
+#include <tbb/partitioner.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "core/graph.hpp"
+#include "core/tensor.hpp"
+
+namespace qreg::ops {
+
+using ConstMap = Eigen::Map<const MatrixRM>;
+using Map = Eigen::Map<MatrixRM>;
+using FloatBuffer = std::vector<float, Eigen::aligned_allocator<float>>;
+
+/// Runs f(begin, end) over [0, n) in chunks of `chunk` items, chunks in parallel. The chunking
+/// depends on n only, so per-chunk results never depend on the thread count.
+template <class F>
+void for_chunks(std::int64_t n, std::int64_t chunk, F&& f) {
+  const std::int64_t chunks = (n + chunk - 1) / chunk;
+  if (chunks <= 1) {
+    if (n > 0) f(std::int64_t{0}, n);
+    return;
+  }
+  tbb::parallel_for(
+      tbb::blocked_range<std::int64_t>(0, chunks, 1),
+      [&](const tbb::blocked_range<std::int64_t>& r) {
+        for (std::int64_t c = r.begin(); c < r.end(); ++c) f(c * chunk, std::min(n, (c + 1) * chunk));
+      },
+      tbb::simple_partitioner());
+}
+
+/// Resizes `t` to `shape` only when the shape changed (buffers are reused between passes).
+void ensure_shape(Tensor& t, const Shape& shape);
+/// [n, per_sample...]
+Shape batched(std::int64_t n, const Shape& per_sample);
+
+/// Geometry of a 2-D window op (Conv, MaxPool, AveragePool) on per-sample [C, H, W] -> [O, Ho, Wo].
+struct WindowGeom {
+  std::int64_t C, H, W, O, Ho, Wo, kh, kw, sh, sw, pt, pl, dh, dw, groups;
+  std::int64_t P() const { return Ho * Wo; }                // output positions
+  std::int64_t Kg() const { return C / groups * kh * kw; }  // im2col rows per group
+};
+WindowGeom window_geom(const Node& node, const Shape& in, const Shape& out, std::int64_t kh, std::int64_t kw);
+
+/// Per-node scratch kept between passes (reused when the batch size repeats).
+struct NodeState {
+  WindowGeom geom{};
+  FloatBuffer col;  // conv: im2col of the whole batch [N, C·kh·kw, P] (when small)
+  bool col_saved = false;
+  std::vector<std::int32_t> argmax;  // maxpool: flat input index (h·W + w) per output element
+  std::vector<float> mean, invstd;   // batch norm: statistics used by the last forward, [C]
+  std::vector<float> batch_var;      // batch norm (training): unbiased batch variance, [C]
+  bool training = false;
+  std::vector<Tensor> partials;  // conv: per-chunk weight-gradient partial sums
+};
+
+// Gemm (y = x·Wᵀ + b, W [out, in]) and MatMul (y = x·W + b, W [in, out]) over the last axis.
+void dense_forward(bool gemm, const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y);
+void dense_backward(bool gemm, const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor* db);
+
+// Conv: im2col + GEMM per sample, W [O, C/groups, kh, kw].
+void conv_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y, NodeState& st);
+void conv_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor* db,
+                   NodeState& st);
+
+void maxpool_forward(const Tensor& x, Tensor& y, NodeState& st);
+void maxpool_backward(const Tensor& dy, Tensor& dx, const NodeState& st);
+void avgpool_forward(const Tensor& x, Tensor& y, const WindowGeom& g);
+void avgpool_backward(const Tensor& dy, Tensor& dx, const WindowGeom& g);
+/// [N, C, H, W] -> [N, C, 1, 1]
+void global_avgpool_forward(const Tensor& x, Tensor& y);
+void global_avgpool_backward(const Tensor& dy, Tensor& dx);
+
+void relu_forward(const Tensor& x, Tensor& y);
+/// dx += dy where y > 0 (uses the output: the mask of x > 0 and y > 0 agree).
+void relu_backward(const Tensor& y, const Tensor& dy, Tensor& dx);
+void add_forward(const Tensor& a, const Tensor& b, Tensor& y);
+/// dx += dy (Add operands, Flatten, Reshape: identical flat layouts).
+void accumulate(const Tensor& dy, Tensor& dx);
+
+/// x [N, C, ...]; params scale, bias, mean, var [C]. training: batch statistics.
+void batchnorm_forward(const Tensor& x, const Tensor& scale, const Tensor& bias, const Tensor& mean, const Tensor& var,
+                       float epsilon, bool training, Tensor& y, NodeState& st);
+void batchnorm_backward(const Tensor& x, const Tensor& scale, const Tensor& dy, Tensor* dx, Tensor& dscale,
+                        Tensor& dbias, const NodeState& st);
+
+/// Softmax over the last axis.
+void softmax_forward(const Tensor& x, Tensor& y);
+void softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx);
+
+}  // namespace qreg::ops

@@ -1,0 +1,102 @@
+// MaxPool, AveragePool (count_include_pad = 0: a window averages over its in-bounds elements
+// only) and GlobalAveragePool. Samples run in parallel; each sample's backward scatters into its
+// own input gradient sequentially, so overlapping windows accumulate in a fixed order.
+#include <limits>
+
+#include "core/ops/ops.hpp"
+
+namespace qreg::ops {
+namespace {
+
+constexpr std::int64_t kPoolChunk = 4;  // samples per parallel task
+
+struct Span {
+  std::int64_t y0, y1, x0, x1;  // clipped window [y0, y1) × [x0, x1)
+};
+
+Span window(const WindowGeom& g, std::int64_t oy, std::int64_t ox) {
+  const std::int64_t y = oy * g.sh - g.pt, x = ox * g.sw - g.pl;
+  return {std::max<std::int64_t>(y, 0), std::min(y + g.kh, g.H), std::max<std::int64_t>(x, 0), std::min(x + g.kw, g.W)};
+}
+
+/// Runs f(plane, oy, ox, out_index, in_plane_offset) for every output element of samples [s0, s1).
+template <class F>
+void for_outputs(const WindowGeom& g, std::int64_t s0, std::int64_t s1, F&& f) {
+  for (std::int64_t plane = s0 * g.C; plane < s1 * g.C; ++plane)
+    for (std::int64_t oy = 0; oy < g.Ho; ++oy)
+      for (std::int64_t ox = 0; ox < g.Wo; ++ox)
+        f(plane * g.H * g.W, (plane * g.Ho + oy) * g.Wo + ox, window(g, oy, ox));
+}
+
+}  // namespace
+
+void maxpool_forward(const Tensor& x, Tensor& y, NodeState& st) {
+  const WindowGeom& g = st.geom;
+  st.argmax.resize(static_cast<std::size_t>(y.size()));
+  for_chunks(x.dim(0), kPoolChunk, [&](std::int64_t s0, std::int64_t s1) {
+    for_outputs(g, s0, s1, [&](std::int64_t in_off, std::int64_t o, const Span& w) {
+      const float* xp = x.data() + in_off;
+      float best = -std::numeric_limits<float>::infinity();
+      std::int32_t arg = static_cast<std::int32_t>(w.y0 * g.W + w.x0);
+      for (std::int64_t iy = w.y0; iy < w.y1; ++iy)
+        for (std::int64_t ix = w.x0; ix < w.x1; ++ix)
+          if (xp[iy * g.W + ix] > best) {  // first maximum wins on ties
+            best = xp[iy * g.W + ix];
+            arg = static_cast<std::int32_t>(iy * g.W + ix);
+          }
+      y[o] = best;
+      st.argmax[static_cast<std::size_t>(o)] = arg;
+    });
+  });
+}
+
+void maxpool_backward(const Tensor& dy, Tensor& dx, const NodeState& st) {
+  const WindowGeom& g = st.geom;
+  for_chunks(dy.dim(0), kPoolChunk, [&](std::int64_t s0, std::int64_t s1) {
+    for (std::int64_t plane = s0 * g.C; plane < s1 * g.C; ++plane)
+      for (std::int64_t o = plane * g.P(); o < (plane + 1) * g.P(); ++o)
+        dx[plane * g.H * g.W + st.argmax[static_cast<std::size_t>(o)]] += dy[o];
+  });
+}
+
+void avgpool_forward(const Tensor& x, Tensor& y, const WindowGeom& g) {
+  for_chunks(x.dim(0), kPoolChunk, [&](std::int64_t s0, std::int64_t s1) {
+    for_outputs(g, s0, s1, [&](std::int64_t in_off, std::int64_t o, const Span& w) {
+      const float* xp = x.data() + in_off;
+      float sum = 0.0f;
+      for (std::int64_t iy = w.y0; iy < w.y1; ++iy)
+        for (std::int64_t ix = w.x0; ix < w.x1; ++ix) sum += xp[iy * g.W + ix];
+      y[o] = sum / static_cast<float>((w.y1 - w.y0) * (w.x1 - w.x0));
+    });
+  });
+}
+
+void avgpool_backward(const Tensor& dy, Tensor& dx, const WindowGeom& g) {
+  for_chunks(dy.dim(0), kPoolChunk, [&](std::int64_t s0, std::int64_t s1) {
+    for_outputs(g, s0, s1, [&](std::int64_t in_off, std::int64_t o, const Span& w) {
+      const float share = dy[o] / static_cast<float>((w.y1 - w.y0) * (w.x1 - w.x0));
+      float* dxp = dx.data() + in_off;
+      for (std::int64_t iy = w.y0; iy < w.y1; ++iy)
+        for (std::int64_t ix = w.x0; ix < w.x1; ++ix) dxp[iy * g.W + ix] += share;
+    });
+  });
+}
+
+void global_avgpool_forward(const Tensor& x, Tensor& y) {
+  const std::int64_t planes = y.size(), hw = x.size() / planes;
+  for (std::int64_t p = 0; p < planes; ++p) {
+    float sum = 0.0f;
+    for (std::int64_t i = 0; i < hw; ++i) sum += x[p * hw + i];
+    y[p] = sum / static_cast<float>(hw);
+  }
+}
+
+void global_avgpool_backward(const Tensor& dy, Tensor& dx) {
+  const std::int64_t planes = dy.size(), hw = dx.size() / planes;
+  for (std::int64_t p = 0; p < planes; ++p) {
+    const float share = dy[p] / static_cast<float>(hw);
+    for (std::int64_t i = 0; i < hw; ++i) dx[p * hw + i] += share;
+  }
+}
+
+}  // namespace qreg::ops
