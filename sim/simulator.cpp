@@ -8,7 +8,8 @@
 // linearly (δ has mean 0 and y is affine in each layer's weights), and with ReLUs between layers
 // it is second order in δ, so (E Δy)² = O(Δ⁴) next to Var = O(Δ²); it is not subtracted (doing
 // so per element would need D·N·M_L storage or a biased per-draw centring).
-// Loss increase: ℓ_d = L(W+δ_d) − L(W) with L the mean cross-entropy on the calibration labels.
+// Loss increase: ℓ_d = L(W+δ_d) − L(W) − g·δ_d with L the mean cross-entropy on the calibration
+// labels and g = ∂L/∂W at W, a zero-mean control variate (first_order_loss): E[ℓ_d] is unchanged.
 // Round noise compares the quantized network q(W') with its own reference W' = W + U (both
 // forwards per draw); in isolated mode only layer L is shifted and quantized.
 #include "sim/simulator.hpp"
@@ -48,6 +49,7 @@ struct Context {
   std::vector<std::vector<Tensor>> clean;         // [chunk][layer] clean outputs
   std::vector<double> clean_loss;                 // [chunk] summed cross-entropy, clean network
   std::vector<double> signal_power;               // [layer] mean of clean y²
+  std::vector<Tensor> loss_grad;                  // [layer] ∂L/∂W_l at the clean weights (labelled only)
   std::int64_t samples = 0;
   bool labelled = false;
   std::size_t nl() const { return layers.size(); }
@@ -139,6 +141,22 @@ double measure(const Context& c, Worker& w, const std::vector<std::size_t>& nois
   return loss_diff;
 }
 
+// The control variate g·δ = Σ_l ⟨∂L/∂W_l, δ_l⟩ of a draw (δ = noisy − reference weights). It has
+// mean 0 (every δ is zero-mean, also round's q(w') − w' by Schuchman's theorem, and g is fixed),
+// so subtracting it leaves E[ℓ_d] unchanged, but it removes the first-order term that dominates
+// ℓ_d's spread (ℓ_d = g·δ + ½δᵀHδ + ...): the standard error then reflects the curvature term.
+double first_order_loss(const Context& c, const Worker& w, const std::vector<std::size_t>& noisy) {
+  const bool round = c.opt.noise == NoiseKind::Round;
+  double s = 0;
+  for (const std::size_t l : noisy) {
+    const Tensor& g = c.loss_grad[l];
+    const Tensor& ref = round ? w.shifted[l] : c.params[static_cast<std::size_t>(c.layers[l].weight)];
+    for (std::int64_t i = 0; i < g.size(); ++i)
+      s += static_cast<double>(g[i]) * (static_cast<double>(w.noisy[l][i]) - ref[i]);
+  }
+  return s;
+}
+
 DrawStats run_draw(const Context& c, Worker& w, std::int64_t draw) {
   const std::size_t nb = c.opt.bits.size(), nl = c.nl();
   const bool joint = c.opt.mode == NoiseMode::Joint;
@@ -163,7 +181,8 @@ DrawStats run_draw(const Context& c, Worker& w, std::int64_t draw) {
     }
     for (std::size_t g = 0; g < groups.size(); ++g) {
       std::fill(sq.begin(), sq.end(), 0.0);
-      const double loss_diff = measure(c, w, groups[g], groups[g], sq);
+      double loss_diff = measure(c, w, groups[g], groups[g], sq);
+      if (c.labelled) loss_diff -= first_order_loss(c, w, groups[g]) * n;
       for (const std::size_t t : groups[g])
         s.noise[b * nl + t] = sq[t] / (n * static_cast<double>(c.layers[t].elements));
       if (c.labelled) s.loss[joint ? b : b * nl + g] = loss_diff / n;
@@ -185,7 +204,7 @@ void check_options(const SimOptions& opt) {
 }
 
 Context make_context(const Graph& graph, const ParamSet& params, const Dataset& data, const SimOptions& opt) {
-  Context c{graph, params, opt, {}, {}, {}, {}, {}, {}, {}, 0, false};
+  Context c{graph, params, opt, {}, {}, {}, {}, {}, {}, {}, {}, 0, false};
   for (const auto& [node, weight] : quantized_layers(graph)) {
     const Node& nd = graph.nodes[static_cast<std::size_t>(node)];
     c.layers.push_back({node, weight, nd.output, numel(graph.value_shapes[static_cast<std::size_t>(nd.output)])});
@@ -217,6 +236,22 @@ Context make_context(const Graph& graph, const ParamSet& params, const Dataset& 
   return c;
 }
 
+// ∂L/∂W of the mean loss over the whole set: chunk k's mean-loss gradient weighted by n_k/N.
+void accumulate_loss_grad(Context& c, Executor& exec, std::size_t k, const Tensor& logits) {
+  Tensor seed;
+  cross_entropy(logits, c.labels[k], &seed);
+  const float weight = static_cast<float>(static_cast<double>(c.labels[k].size()) / static_cast<double>(c.samples));
+  for (float& v : seed.values()) v *= weight;
+  ParamSet grads;
+  exec.backward({{c.graph.output, seed}}, c.params, grads, /*input_grad=*/false);
+  if (c.loss_grad.empty())
+    for (const Layer& l : c.layers) c.loss_grad.emplace_back(c.params[static_cast<std::size_t>(l.weight)].shape());
+  for (std::size_t l = 0; l < c.nl(); ++l) {
+    const Tensor& g = grads[static_cast<std::size_t>(c.layers[l].weight)];
+    for (std::int64_t i = 0; i < g.size(); ++i) c.loss_grad[l][i] += g[i];
+  }
+}
+
 // The clean forward: reference outputs, their power, and the clean loss per chunk.
 void clean_pass(Context& c) {
   Executor exec(c.graph);
@@ -224,6 +259,7 @@ void clean_pass(Context& c) {
   for (std::size_t k = 0; k < c.inputs.size(); ++k) {
     const Tensor& logits = exec.forward(c.inputs[k], c.params);
     c.clean_loss.push_back(c.labelled ? chunk_loss(c, k, logits) : 0.0);
+    if (c.labelled) accumulate_loss_grad(c, exec, k, logits);
     auto& outs = c.clean.emplace_back();
     for (std::size_t l = 0; l < c.nl(); ++l) {
       outs.push_back(exec.value(c.layers[l].output));
