@@ -1,11 +1,190 @@
-// `qreg theory`: Predicted per-layer noise variance and loss increase. Planned; see issue 4.
+// `qreg theory`: predicted per-layer noise variance, SQNR and loss increase for a list of bit
+// widths, without sampling weight noise. The bit-independent work (calibration statistics,
+// first-order sensitivities, loss curvature) runs once; each bit width then costs a few sums.
+#include <cmath>
+#include <limits>
+#include <memory>
+
 #include "cli/commands.hpp"
-#include "cli/planned.hpp"
+#include "core/bits.hpp"
+#include "core/error.hpp"
+#include "core/models.hpp"
+#include "core/onnx_import.hpp"
+#include "core/parallel.hpp"
+#include "core/rng.hpp"
+#include "theory/calibration.hpp"
+#include "theory/first_order.hpp"
+#include "theory/lin_baseline.hpp"
+#include "theory/loss_increase.hpp"
+#include "theory/mean_field.hpp"
+#include "theory/sqnr.hpp"
 
 namespace qreg::cli {
 
+struct TheoryOptions {
+  CommonOptions common;
+  std::string model = "mlp";
+  std::uint64_t model_seed = 1;
+  std::string data = "synthetic";
+  std::int64_t samples = 256;
+  std::string bits = "8,4";
+  std::string method = "first-order";
+  std::string granularity = "tensor";
+  std::string mode = "joint";
+  int probes = 16;
+};
+
+namespace {
+
+using namespace qreg::theory;
+
+Graph load_model(const TheoryOptions& opt) {
+  if (opt.model == "mlp") return make_mlp({784, 256, 256, 10}, opt.model_seed);
+  if (opt.model == "cnn") return make_cnn(opt.model_seed);
+  return import_onnx(opt.model);
+}
+
+/// Calibration inputs. Only synthetic data until the datasets module is merged: U(0, 1) inputs of
+/// the model's shape (pixel/255-like), sample n from stream (seed, n).
+Tensor load_inputs(const TheoryOptions& opt, const Graph& graph) {
+  if (opt.data != "synthetic" && opt.data.rfind("synthetic:", 0) != 0)
+    throw UsageError("--data: '" + opt.data + "' needs the datasets module (not in this build); use synthetic");
+  Shape shape = graph.input_shape;
+  shape.insert(shape.begin(), opt.samples);
+  Tensor x(shape);
+  const std::int64_t per = x.size() / opt.samples;
+  for (std::int64_t n = 0; n < opt.samples; ++n) {
+    RandomStream rs(opt.common.seed, static_cast<std::uint64_t>(n));
+    for (std::int64_t i = 0; i < per; ++i) x[n * per + i] = rs.uniform();
+  }
+  return x;
+}
+
+std::vector<LayerNoise> noise_for(const Graph& g, int bits, Granularity gran) {
+  if (bits != kFloatBits) return weight_noise(g, g.values, bits, gran);
+  std::vector<LayerNoise> zero;
+  for (const auto& l : quant_layers(g))
+    zero.push_back(
+        {std::vector<double>(std::size_t(l.channels), 0.0), std::vector<double>(std::size_t(l.channels), 0.0)});
+  return zero;
+}
+
+nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+Cell cell_or_empty(double v) { return std::isfinite(v) ? Cell(v) : Cell(); }
+
+struct Precomputed {
+  CalibrationStats stats;
+  FirstOrderSensitivity first_order;
+  LossSensitivity loss;
+};
+
+std::vector<LayerPrediction> predict(const TheoryOptions& opt, const Graph& g, const Precomputed& pre,
+                                     const std::vector<LayerNoise>& noise, Mode mode) {
+  if (opt.method == "first-order") return predict_first_order(pre.first_order, noise, mode);
+  if (opt.method == "mean-field") return predict_mean_field(g, g.values, pre.stats, noise, mode);
+  return predict_lin(g, pre.stats, noise, mode);
+}
+
+void add_bits_result(const TheoryOptions& opt, const Graph& g, const Precomputed& pre, int bits, Report& report) {
+  const Granularity gran = parse_granularity(opt.granularity);
+  const auto noise = noise_for(g, bits, gran);
+  const auto preds = predict(opt, g, pre, noise, parse_mode(opt.mode));
+  const auto loss = predict_loss_increase(pre.loss, noise);
+  const auto layers = quant_layers(g);
+  auto jl = nlohmann::json::array();
+  for (std::size_t L = 0; L < layers.size(); ++L) {
+    const auto& p = preds[L];
+    const double sqnr = sqnr_db(pre.stats.signal[L], p.noise_var);
+    auto shares = nlohmann::json::array();
+    for (double c : p.contribution) shares.push_back(p.noise_var > 0 ? c / p.noise_var : 0.0);
+    nlohmann::json stderr_json = p.stderr ? nlohmann::json(*p.stderr) : nlohmann::json(nullptr);
+    jl.push_back({{"index", L},
+                  {"name", layers[L].name},
+                  {"op", op_name(layers[L].op)},
+                  {"step", noise[L].rms_step()},
+                  {"weight_noise_var", noise[L].mean_var()},
+                  {"noise_var", p.noise_var},
+                  {"stderr", stderr_json},
+                  {"sqnr_db", number_or_null(sqnr)},
+                  {"signal", pre.stats.signal[L]},
+                  {"loss_increase", loss.per_layer[L]},
+                  {"sources", shares}});
+    report.table.add_row({bits_label(bits), std::int64_t(L), layers[L].name, std::string(op_name(layers[L].op)),
+                          noise[L].rms_step(), p.noise_var, p.stderr ? Cell(*p.stderr) : Cell(), cell_or_empty(sqnr),
+                          loss.per_layer[L]});
+  }
+  report.document["results"].push_back({{"bits", bits}, {"loss_increase", loss.total}, {"layers", jl}});
+}
+
+}  // namespace
+
+int run_theory(const TheoryOptions& opt, Output& io) {
+  const auto bits = parse_bits_list(opt.bits);
+  parse_granularity(opt.granularity);
+  parse_mode(opt.mode);
+  if (opt.method != "first-order" && opt.method != "mean-field" && opt.method != "lin")
+    throw UsageError("--method: '" + opt.method + "' is not first-order, mean-field or lin");
+  if (opt.samples < 1) throw UsageError("--samples must be at least 1");
+  if (opt.probes < 2) throw UsageError("--probes must be at least 2");
+  ThreadScope threads(opt.common.threads);
+  const Graph graph = load_model(opt);
+  if (graph.quantized_nodes().empty()) throw Error(opt.model + ": no quantizable layer (Gemm/MatMul/Conv)");
+  const Tensor x = load_inputs(opt, graph);
+
+  Precomputed pre;
+  pre.stats = calibration_stats(graph, graph.values, x);
+  if (opt.method == "first-order") {
+    FirstOrderOptions fo;
+    fo.probes = opt.probes;
+    fo.seed = opt.common.seed;
+    pre.first_order = first_order_sensitivity(graph, graph.values, x, fo);
+  }
+  pre.loss = loss_sensitivity(graph, graph.values, x);
+
+  Report report;
+  report.context.command = "theory";
+  report.context.threads = threads.threads();
+  report.context.seed = opt.common.seed;
+  report.document = {{"command", "theory"},    {"model", opt.model},
+                     {"data", opt.data},       {"granularity", opt.granularity},
+                     {"samples", opt.samples}, {"seed", opt.common.seed},
+                     {"method", opt.method},   {"mode", opt.mode},
+                     {"probes", opt.probes},   {"results", nlohmann::json::array()}};
+  report.table.columns = {"bits", "layer", "name", "op", "step", "noise_var", "stderr", "sqnr_db", "loss_increase"};
+  for (int b : bits) add_bits_result(opt, graph, pre, b, report);
+  report.notes.push_back("noise_var: mean over samples and output elements of Var[y(W+δ) − y(W)], method " +
+                         opt.method + ", " + opt.mode + "; loss_increase: layer alone (Gauss–Newton)");
+  emit_report(report, opt.common, io);
+  return 0;
+}
+
 void add_theory_command(CLI::App& app, Action& action) {
-  add_planned_command(app, action, "theory", "Predicted per-layer noise variance and loss increase", "issue 4");
+  auto opt = std::make_shared<TheoryOptions>();
+  auto* cmd = app.add_subcommand("theory", "Predicted per-layer noise variance and loss increase");
+  cmd->add_option("--model", opt->model, "ONNX file, or a built-in: mlp (784-256-256-10) | cnn")->capture_default_str();
+  cmd->add_option("--model-seed", opt->model_seed, "Initialisation seed of a built-in model")->capture_default_str();
+  cmd->add_option("--data", opt->data, "Calibration data spec (synthetic: U(0,1) inputs)")->capture_default_str();
+  cmd->add_option("--samples", opt->samples, "Calibration samples")
+      ->check(CLI::Range(1, 10000000))
+      ->capture_default_str();
+  cmd->add_option("--bits", opt->bits, "Bit widths, e.g. 8,4,2 (32/fp32 = not quantized)")->capture_default_str();
+  cmd->add_option("--method", opt->method, "Predictor")
+      ->check(CLI::IsMember({"first-order", "mean-field", "lin"}))
+      ->capture_default_str();
+  cmd->add_option("--granularity", opt->granularity, "Quantizer step per tensor or per output channel")
+      ->check(CLI::IsMember({"tensor", "channel"}))
+      ->capture_default_str();
+  cmd->add_option("--mode", opt->mode, "joint: all layers noisy; isolated: only the reported layer")
+      ->check(CLI::IsMember({"joint", "isolated"}))
+      ->capture_default_str();
+  cmd->add_option("--probes", opt->probes, "Hutchinson probes per large layer (first-order)")
+      ->check(CLI::Range(2, 100000))
+      ->capture_default_str();
+  add_seed_option(*cmd, opt->common);
+  add_format_option(*cmd, opt->common);
+  add_out_option(*cmd, opt->common);
+  add_threads_option(*cmd, opt->common);
+  cmd->callback([opt, &action] { action = [opt](Output& io) { return run_theory(*opt, io); }; });
 }
 
 }  // namespace qreg::cli

@@ -1,0 +1,243 @@
+// Quantized layers, their weight noise, and per-sample weight-gradient norms.
+//
+// Why per-sample norms: the first-order variance of y_{n,i} (sample n, element i) is
+// Σ_k Σ_c σ_{k,c}² ‖∂y_{n,i}/∂W_{k,c}‖² where W_{k,c} is row c of layer k's weight. The batch-summed
+// weight gradient that the executor writes (param_grads) is Σ_n ∂/∂W and would mix samples into
+// ‖Σ_n ·‖² instead of Σ_n ‖·‖². So the norms are rebuilt per sample from the layer's input value a_n
+// and its output gradient g_n = ∂(seed·y)/∂y_k, both of which the executor keeps:
+//   dense y_{r,j} = Σ_i W_{j,i} a_{r,i} (rows r of the last axis):  ∂/∂W_{c,·} = Σ_r g_{r,c} a_{r,·};
+//     with one row this is g_c a, and its squared norm is g_c² ‖a‖² (no GEMM needed);
+//   conv y_{c,p} = Σ_q W_{c,q} patch_{p,q}:  ∂/∂W_{c,·} = Σ_p g_{c,p} patch_{p,·}, a [C_out, K] GEMM
+//     G_n = g_n · col_nᵀ per sample with the im2col patches col_n [K, P] of sample n.
+// Conv weight noise is shared by every position, which is why the sum over positions sits INSIDE
+// the norm: this is what makes the predictor right for conv layers, where position-wise
+// independence (mean-field) is wrong.
+#include "theory/layers.hpp"
+
+#include <tbb/parallel_for.h>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+
+#include "core/bits.hpp"
+#include "core/error.hpp"
+
+namespace qreg::theory {
+namespace {
+
+using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using CMap = Eigen::Map<const RowMat>;
+
+std::size_t sz(std::int64_t v) { return static_cast<std::size_t>(v); }
+
+/// Conv geometry of a layer (per-sample [C, H, W] -> [O, Ho, Wo]).
+struct ConvGeom {
+  std::int64_t C, H, W, O, Ho, Wo, kh, kw, sh, sw, pt, pl, dh, dw, groups;
+  std::int64_t P() const { return Ho * Wo; }
+  std::int64_t Kg() const { return C / groups * kh * kw; }
+};
+
+ConvGeom conv_geom(const Graph& graph, const QuantLayer& layer) {
+  const Node& node = graph.nodes[sz(layer.node)];
+  const Shape& in = graph.value_shapes[sz(layer.input)];
+  const Shape& out = graph.value_shapes[sz(layer.output)];
+  const Shape& w = graph.values[sz(layer.weight)].shape();
+  const auto s = node.attrs.get_ints("strides", {1, 1});
+  const auto p = node.attrs.get_ints("pads", {0, 0, 0, 0});
+  const auto d = node.attrs.get_ints("dilations", {1, 1});
+  const auto g = node.attrs.get_ints("group", {1});
+  return {in[0], in[1], in[2], out[0], out[1], out[2], w[2], w[3], s[0], s[1], p[0], p[1], d[0], d[1], g[0]};
+}
+
+/// col [C·kh·kw, P] of one sample x [C, H, W] (zero padding).
+void im2col(const ConvGeom& g, const float* x, float* col) {
+  std::int64_t row = 0;
+  for (std::int64_t c = 0; c < g.C; ++c)
+    for (std::int64_t ky = 0; ky < g.kh; ++ky)
+      for (std::int64_t kx = 0; kx < g.kw; ++kx, ++row)
+        for (std::int64_t oy = 0; oy < g.Ho; ++oy) {
+          const std::int64_t iy = oy * g.sh + ky * g.dh - g.pt;
+          float* dst = col + row * g.P() + oy * g.Wo;
+          for (std::int64_t ox = 0; ox < g.Wo; ++ox) {
+            const std::int64_t ix = ox * g.sw + kx * g.dw - g.pl;
+            dst[ox] = (iy >= 0 && iy < g.H && ix >= 0 && ix < g.W) ? x[(c * g.H + iy) * g.W + ix] : 0.0f;
+          }
+        }
+}
+
+/// Runs f(n) for every sample in parallel; f writes only its own sample's slots.
+template <class F>
+void per_sample(std::int64_t n, F&& f) {
+  tbb::parallel_for(std::int64_t{0}, n, [&](std::int64_t s) { f(s); });
+}
+
+}  // namespace
+
+Granularity parse_granularity(const std::string& text) {
+  if (text == "tensor") return Granularity::Tensor;
+  if (text == "channel") return Granularity::Channel;
+  throw UsageError("--granularity: '" + text + "' is not tensor or channel");
+}
+const char* granularity_name(Granularity g) { return g == Granularity::Tensor ? "tensor" : "channel"; }
+
+Mode parse_mode(const std::string& text) {
+  if (text == "joint") return Mode::Joint;
+  if (text == "isolated") return Mode::Isolated;
+  throw UsageError("--mode: '" + text + "' is not joint or isolated");
+}
+const char* mode_name(Mode m) { return m == Mode::Joint ? "joint" : "isolated"; }
+
+std::vector<QuantLayer> quant_layers(const Graph& graph) {
+  std::vector<QuantLayer> out;
+  for (int n : graph.quantized_nodes()) {
+    const Node& node = graph.nodes[sz(n)];
+    QuantLayer l;
+    l.index = static_cast<int>(out.size());
+    l.node = n;
+    l.name = node.name;
+    l.op = node.op;
+    l.weight = node.params[0];
+    l.input = node.inputs[0];
+    l.output = node.output;
+    const Shape& w = graph.values[sz(l.weight)].shape();
+    l.channels = node.op == OpType::MatMul ? w[1] : w[0];
+    l.fan_in = numel(w) / l.channels;
+    out.push_back(l);
+  }
+  return out;
+}
+
+std::vector<std::vector<char>> upstream_layers(const Graph& graph, const std::vector<QuantLayer>& layers) {
+  // depends[v][k]: value v depends on layer k's weight; propagated in topological order.
+  const std::size_t K = layers.size();
+  std::vector<std::vector<char>> depends(sz(graph.num_values()), std::vector<char>(K, 0));
+  std::vector<int> layer_of_node(graph.nodes.size(), -1);
+  for (const auto& l : layers) layer_of_node[sz(l.node)] = l.index;
+  for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
+    const Node& node = graph.nodes[i];
+    auto& out = depends[sz(node.output)];
+    for (int in : node.inputs)
+      for (std::size_t k = 0; k < K; ++k) out[k] = static_cast<char>(out[k] || depends[sz(in)][k]);
+    if (layer_of_node[i] >= 0) out[sz(layer_of_node[i])] = 1;
+  }
+  std::vector<std::vector<char>> up(K, std::vector<char>(K, 0));
+  for (std::size_t L = 0; L < K; ++L)
+    for (std::size_t k = 0; k < K; ++k) up[k][L] = depends[sz(layers[L].output)][k];
+  return up;
+}
+
+double LayerNoise::mean_var() const {
+  double s = 0;
+  for (double v : var) s += v;
+  return var.empty() ? 0.0 : s / static_cast<double>(var.size());
+}
+double LayerNoise::rms_step() const { return std::sqrt(12.0 * mean_var()); }
+
+std::vector<LayerNoise> weight_noise(const Graph& graph, const ParamSet& params, int bits, Granularity g) {
+  check_bits(bits);
+  const double levels = std::ldexp(1.0, bits - 1) - 1.0;
+  std::vector<LayerNoise> out;
+  for (const auto& l : quant_layers(graph)) {
+    const Tensor& w = params.at(sz(l.weight));
+    const std::int64_t C = l.channels, fan = l.fan_in;
+    // max|w| per output channel; MatMul [in, out] keeps its channel on axis 1.
+    std::vector<double> maxabs(sz(C), 0.0);
+    for (std::int64_t i = 0; i < w.size(); ++i) {
+      const std::int64_t c = l.op == OpType::MatMul ? i % C : i / fan;
+      maxabs[sz(c)] = std::max(maxabs[sz(c)], static_cast<double>(std::abs(w[i])));
+    }
+    if (g == Granularity::Tensor)
+      std::fill(maxabs.begin(), maxabs.end(), *std::max_element(maxabs.begin(), maxabs.end()));
+    LayerNoise noise;
+    for (double m : maxabs) {
+      noise.step.push_back(m / levels);
+      noise.var.push_back(noise.step.back() * noise.step.back() / 12.0);
+    }
+    out.push_back(std::move(noise));
+  }
+  return out;
+}
+
+ConvPatches conv_patches(const Graph& graph, const QuantLayer& layer, const float* x) {
+  const ConvGeom geo = conv_geom(graph, layer);
+  ConvPatches out;
+  out.rows = geo.C * geo.kh * geo.kw;
+  out.positions = geo.P();
+  out.groups = geo.groups;
+  out.kg = geo.Kg();
+  out.og = geo.O / geo.groups;
+  out.col.resize(sz(out.rows * out.positions));
+  im2col(geo, x, out.col.data());
+  return out;
+}
+
+Tensor batch_slice(const Tensor& x, std::int64_t begin, std::int64_t end) {
+  Shape shape = x.shape();
+  shape[0] = end - begin;
+  const std::int64_t per = x.size() / x.dim(0);
+  return Tensor(shape, std::span<const float>(x.data() + begin * per, sz((end - begin) * per)));
+}
+
+std::int64_t layer_output_size(const Graph& graph, const QuantLayer& layer) {
+  return numel(graph.value_shapes[sz(layer.output)]);
+}
+
+void per_sample_weight_grad_norms(const Graph& graph, const QuantLayer& layer, const Tensor& a, const Tensor& g,
+                                  std::vector<double>& out, bool accumulate) {
+  const std::int64_t N = a.dim(0), C = layer.channels;
+  const std::int64_t a_size = a.size() / N, g_size = g.size() / N;
+  if (!accumulate) out.assign(sz(N * C), 0.0);
+  QREG_ASSERT(static_cast<std::int64_t>(out.size()) == N * C, "per-sample norm buffer size");
+  if (layer.op != OpType::Conv) {
+    const std::int64_t in = layer.fan_in, R = a_size / in;  // rows of the last axis per sample
+    per_sample(N, [&](std::int64_t n) {
+      double* o = out.data() + n * C;
+      CMap A(a.data() + n * a_size, R, in), G(g.data() + n * g_size, R, C);
+      if (R == 1) {  // ‖g_c a‖² = g_c² ‖a‖²
+        const double anorm = A.cast<double>().squaredNorm();
+        for (std::int64_t c = 0; c < C; ++c) o[c] += static_cast<double>(G(0, c)) * G(0, c) * anorm;
+        return;
+      }
+      const RowMat grad = G.transpose() * A;  // [C, in]
+      for (std::int64_t c = 0; c < C; ++c) o[c] += grad.row(c).cast<double>().squaredNorm();
+    });
+    return;
+  }
+  const ConvGeom geo = conv_geom(graph, layer);
+  const std::int64_t K = geo.C * geo.kh * geo.kw, Kg = geo.Kg(), Og = geo.O / geo.groups, P = geo.P();
+  per_sample(N, [&](std::int64_t n) {
+    std::vector<float> col(sz(K * P));
+    im2col(geo, a.data() + n * a_size, col.data());
+    CMap G(g.data() + n * g_size, geo.O, P);
+    double* o = out.data() + n * C;
+    for (std::int64_t gr = 0; gr < geo.groups; ++gr) {
+      const RowMat grad = G.middleRows(gr * Og, Og) * CMap(col.data() + gr * Kg * P, Kg, P).transpose();
+      for (std::int64_t c = 0; c < Og; ++c) o[gr * Og + c] += grad.row(c).cast<double>().squaredNorm();
+    }
+  });
+}
+
+void per_sample_input_norms(const Graph& graph, const QuantLayer& layer, const Tensor& a, std::vector<double>& out) {
+  const std::int64_t N = a.dim(0), C = layer.channels, a_size = a.size() / N;
+  out.assign(sz(N * C), 0.0);
+  if (layer.op != OpType::Conv) {
+    per_sample(N, [&](std::int64_t n) {
+      const double s = Eigen::Map<const Eigen::VectorXf>(a.data() + n * a_size, a_size).cast<double>().squaredNorm();
+      std::fill(out.begin() + n * C, out.begin() + (n + 1) * C, s);
+    });
+    return;
+  }
+  const ConvGeom geo = conv_geom(graph, layer);
+  const std::int64_t K = geo.C * geo.kh * geo.kw, Kg = geo.Kg(), Og = geo.O / geo.groups, P = geo.P();
+  per_sample(N, [&](std::int64_t n) {
+    std::vector<float> col(sz(K * P));
+    im2col(geo, a.data() + n * a_size, col.data());
+    for (std::int64_t gr = 0; gr < geo.groups; ++gr) {
+      const double s = Eigen::Map<const Eigen::VectorXf>(col.data() + gr * Kg * P, Kg * P).cast<double>().squaredNorm();
+      std::fill(out.begin() + n * C + gr * Og, out.begin() + n * C + (gr + 1) * Og, s);
+    }
+  });
+}
+
+}  // namespace qreg::theory
