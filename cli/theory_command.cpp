@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "cli/model_data.hpp"
 #include "core/bits.hpp"
 #include "core/error.hpp"
 #include "core/models.hpp"
@@ -44,20 +45,9 @@ Graph load_model(const TheoryOptions& opt) {
   return import_onnx(opt.model);
 }
 
-/// Calibration inputs. Only synthetic data until the datasets module is merged: U(0, 1) inputs of
-/// the model's shape (pixel/255-like), sample n from stream (seed, n).
+/// Calibration inputs: the same data specs and loader as `qreg simulate` (cli/model_data.hpp).
 Tensor load_inputs(const TheoryOptions& opt, const Graph& graph) {
-  if (opt.data != "synthetic" && opt.data.rfind("synthetic:", 0) != 0)
-    throw UsageError("--data: '" + opt.data + "' needs the datasets module (not in this build); use synthetic");
-  Shape shape = graph.input_shape;
-  shape.insert(shape.begin(), opt.samples);
-  Tensor x(shape);
-  const std::int64_t per = x.size() / opt.samples;
-  for (std::int64_t n = 0; n < opt.samples; ++n) {
-    RandomStream rs(opt.common.seed, static_cast<std::uint64_t>(n));
-    for (std::int64_t i = 0; i < per; ++i) x[n * per + i] = rs.uniform();
-  }
-  return x;
+  return load_calibration(opt.data, "", opt.samples, graph).inputs;
 }
 
 std::vector<LayerNoise> noise_for(const Graph& g, int bits, Granularity gran) {
