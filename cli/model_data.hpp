@@ -10,6 +10,9 @@
 
 namespace qreg::cli {
 
+/// theory and simulate calibrate on the same first N samples by default, so their results compare.
+inline constexpr std::int64_t kDefaultCalibrationSamples = 256;
+
 struct ModelOptions {
   std::string model;            // PATH.onnx, or a built-in: mlp | cnn
   std::uint64_t model_seed = 1;  // initialisation seed of a built-in model

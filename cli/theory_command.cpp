@@ -119,7 +119,7 @@ int run_theory(const TheoryOptions& opt, Output& io) {
   report.context.command = "theory";
   report.context.threads = threads.threads();
   report.context.seed = opt.common.seed;
-  report.document = {{"command", "theory"},    {"model", opt.model.model},
+  report.document = {{"command", "theory"},    {"model", opt.model.model}, {"model_seed", opt.model.model_seed},
                      {"data", data.name},      {"granularity", opt.granularity},
                      {"samples", data.size()}, {"seed", opt.common.seed},
                      {"method", opt.method},   {"mode", opt.mode},
@@ -136,7 +136,7 @@ void add_theory_command(CLI::App& app, Action& action) {
   auto opt = std::make_shared<TheoryOptions>();
   auto* cmd = app.add_subcommand("theory", "Predicted per-layer noise variance and loss increase");
   add_model_options(*cmd, opt->model);
-  opt->data.samples = 256;  // calibration set: the first 256 samples unless told otherwise
+  opt->data.samples = kDefaultCalibrationSamples;
   add_data_options(*cmd, opt->data);
   cmd->add_option("--bits", opt->bits, "Bit widths, e.g. 8,4,2 (32/fp32 = not quantized)")->capture_default_str();
   cmd->add_option("--method", opt->method, "Predictor")

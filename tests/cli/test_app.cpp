@@ -63,7 +63,7 @@ TEST(Cli, BackendsListsCpuUsableAndCuda) {
 }
 
 TEST(Cli, PlannedCommandFailsWithRuntimeError) {
-  const CliRun r = run({"simulate"});
+  const CliRun r = run({"plot"});
   EXPECT_EQ(r.rc, 1);
   EXPECT_NE(r.err.find("not implemented"), std::string::npos) << r.err;
 }

@@ -1,0 +1,106 @@
+// Monte Carlo throughput: achieved GFLOP/s of the simulator's noisy forward passes next to the
+// Eigen sgemm rate measured in the same binary (DESIGN.md target: ≥ 60%). Both run on one
+// thread so the ratio compares kernels, not scheduling; a 2-thread simulate line shows scaling.
+// FLOPs counted: 2·N·in·out per Gemm, 2·N·P·O·C·kh·kw per Conv, per noisy forward (draws × bits
+// forwards); noise generation, the clean pass and the statistics are overhead inside the time.
+#include <benchmark/benchmark.h>
+
+#include <Eigen/Core>
+#include <cstdio>
+#include <map>
+
+#include "core/models.hpp"
+#include "core/parallel.hpp"
+#include "core/rng.hpp"
+#include "sim/simulator.hpp"
+
+namespace {
+
+std::map<std::string, double> g_rates;  // benchmark name -> GFLOP/s (last run)
+
+double forward_flops(const qreg::Graph& g, std::int64_t n) {
+  double f = 0;
+  for (const auto& [node, weight] : [&] {
+         std::vector<std::pair<int, int>> v;
+         for (int i : g.quantized_nodes()) v.push_back({i, g.nodes[static_cast<std::size_t>(i)].params[0]});
+         return v;
+       }()) {
+    const auto& w = g.values[static_cast<std::size_t>(weight)];
+    const auto out =
+        qreg::numel(g.value_shapes[static_cast<std::size_t>(g.nodes[static_cast<std::size_t>(node)].output)]);
+    f += 2.0 * static_cast<double>(n) * static_cast<double>(out) * static_cast<double>(w.size() / w.dim(0));
+  }
+  return f;
+}
+
+qreg::Dataset data_for(const qreg::Graph& g, std::int64_t n) {
+  qreg::Shape s = g.input_shape;
+  s.insert(s.begin(), n);
+  qreg::Dataset d;
+  d.name = "bench";
+  d.inputs = qreg::Tensor(s);
+  qreg::RandomStream rs(1, 0);
+  for (float& v : d.inputs.values()) v = rs.uniform();
+  for (std::int64_t i = 0; i < n; ++i) d.labels.push_back(static_cast<std::int32_t>(i % 10));
+  d.num_classes = 10;
+  return d;
+}
+
+void BM_Sgemm(benchmark::State& state) {  // [512, 784] · [784, 256]: the MLP's first layer
+  qreg::ThreadScope scope(1);
+  const Eigen::Index m = 512, k = 784, n = 256;
+  qreg::MatrixRM a = qreg::MatrixRM::Random(m, k), b = qreg::MatrixRM::Random(n, k), c(m, n);
+  for (auto _ : state) {
+    c.noalias() = a * b.transpose();
+    benchmark::DoNotOptimize(c.data());
+  }
+  const double flops = 2.0 * m * n * k * static_cast<double>(state.iterations());
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsRate);
+}
+
+void BM_Simulate(benchmark::State& state) {
+  const bool cnn = state.range(0) == 1;
+  const int threads = static_cast<int>(state.range(1));
+  qreg::ThreadScope scope(threads);
+  const qreg::Graph g = cnn ? qreg::make_cnn(1) : qreg::make_mlp({784, 256, 256, 10}, 1);
+  const std::int64_t n = 512;
+  const qreg::Dataset d = data_for(g, n);
+  qreg::sim::SimOptions opt;
+  opt.bits = {8};
+  opt.draws = cnn ? 4 : 16;
+  opt.batch = n;
+  for (auto _ : state) benchmark::DoNotOptimize(qreg::sim::simulate(g, g.values, d, opt).max_rse);
+  const double flops = forward_flops(g, n) * static_cast<double>(opt.draws) * static_cast<double>(state.iterations());
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsRate);
+}
+
+BENCHMARK(BM_Sgemm)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Simulate)->Args({0, 1})->Args({1, 1})->Args({0, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Keeps every run's GFLOP/s so main can print the ratios.
+class RateReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const auto& r : runs) {
+      const auto it = r.counters.find("GFLOP/s");
+      const bool use = r.run_type == Run::RT_Iteration || r.aggregate_name == "median";
+      if (it != r.counters.end() && use) g_rates[r.run_name.str()] = it->second.value;
+    }
+    ConsoleReporter::ReportRuns(runs);
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  RateReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  const auto sgemm = g_rates.find("BM_Sgemm/real_time");
+  if (sgemm == g_rates.end()) return 0;
+  for (const auto& [name, rate] : g_rates)
+    if (name != sgemm->first)
+      std::printf("%-32s %6.1f GFLOP/s = %5.1f%% of sgemm (%.1f GFLOP/s, 1 thread)\n", name.c_str(), rate,
+                  100.0 * rate / sgemm->second, sgemm->second);
+  return 0;
+}

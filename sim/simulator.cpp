@@ -1,0 +1,366 @@
+// Estimators (DESIGN.md "Noise at a layer"). For draw d (its noise δ_d from stream (seed, d)) and
+// quantized layer L with output y_L [N, M_L] (samples × output elements):
+//   v_{d,L} = 1/(N·M_L) Σ_n Σ_i (y_L(x_n; W+δ_d)_i − y_L(x_n; W)_i)²,
+//   noise_var = mean_d v_{d,L},  stderr = sd_d(v_{d,L})/√D,  CI from Student's t with D−1 dof.
+// The v_d are iid across draws, so this standard error is exact in the usual CLT sense; samples
+// and elements are averaged inside a draw, where they are correlated through the shared δ_d.
+// v_d estimates E_δ[Δy²] = Var_δ[Δy] + (E_δ Δy)². The mean term is zero for noise entering
+// linearly (δ has mean 0 and y is affine in each layer's weights), and with ReLUs between layers
+// it is second order in δ, so (E Δy)² = O(Δ⁴) next to Var = O(Δ²); it is not subtracted (doing
+// so per element would need D·N·M_L storage or a biased per-draw centring).
+// Loss increase: ℓ_d = L(W+δ_d) − L(W) − g·δ_d with L the mean cross-entropy on the calibration
+// labels and g = ∂L/∂W at W, a zero-mean control variate (first_order_loss): E[ℓ_d] is unchanged.
+// Round noise compares the quantized network q(W') with its own reference W' = W + U (both
+// forwards per draw); in isolated mode only layer L is shifted and quantized.
+#include "sim/simulator.hpp"
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+#include <tbb/partitioner.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <mutex>
+
+#include "core/bits.hpp"
+#include "core/error.hpp"
+#include "core/executor.hpp"
+#include "core/quantize_graph.hpp"
+
+namespace qreg::sim {
+namespace {
+
+struct Layer {
+  int node = -1, weight = -1, output = -1;
+  std::int64_t elements = 0;  // output elements per sample, M_L
+};
+
+// Read-only state shared by every draw.
+struct Context {
+  const Graph& graph;
+  const ParamSet& params;
+  const SimOptions& opt;
+  std::vector<Layer> layers;
+  std::vector<std::vector<QuantParams>> quant;    // [bits][layer]
+  std::vector<Tensor> inputs;                     // per chunk of samples
+  std::vector<std::vector<std::int32_t>> labels;  // per chunk; empty when unlabelled
+  std::vector<std::vector<Tensor>> clean;         // [chunk][layer] clean outputs
+  std::vector<double> clean_loss;                 // [chunk] summed cross-entropy, clean network
+  std::vector<double> signal_power;               // [layer] mean of clean y²
+  std::vector<Tensor> loss_grad;                  // [layer] ∂L/∂W_l at the clean weights (labelled only)
+  std::int64_t samples = 0;
+  bool labelled = false;
+  std::size_t nl() const { return layers.size(); }
+};
+
+// One task's engine and scratch: an executor, its own parameter set (weights are swapped in and
+// out, never copied per forward) and the noisy/shifted weights of the current draw.
+struct Worker {
+  Executor exec;
+  ParamSet params;
+  std::vector<Tensor> noisy, shifted, ref;  // per layer
+  Worker(const Graph& g, const ParamSet& p) : exec(g), params(p), noisy(p.size()), shifted(p.size()), ref(p.size()) {}
+};
+
+// Workers are handed out per task (not per thread: a thread waiting inside a nested parallel
+// forward may pick up another draw, which must not share its executor).
+class WorkerPool {
+ public:
+  explicit WorkerPool(const Context& c) : c_(c) {}
+  std::unique_ptr<Worker> acquire() {
+    {
+      std::lock_guard lock(mutex_);
+      if (!free_.empty()) {
+        auto w = std::move(free_.back());
+        free_.pop_back();
+        return w;
+      }
+    }
+    return std::make_unique<Worker>(c_.graph, c_.params);
+  }
+  void release(std::unique_ptr<Worker> w) {
+    std::lock_guard lock(mutex_);
+    free_.push_back(std::move(w));
+  }
+
+ private:
+  const Context& c_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<Worker>> free_;
+};
+
+// Per-draw statistics: noise [b·L + l]; loss joint [b], isolated [b·L + l] (empty unlabelled).
+struct DrawStats {
+  std::vector<double> noise, loss;
+};
+
+double sum_sq_diff(const Tensor& a, const Tensor& b) {
+  QREG_ASSERT(a.size() == b.size(), "sum_sq_diff: size mismatch");
+  double s = 0;
+  for (std::int64_t i = 0; i < a.size(); ++i) {
+    const double d = static_cast<double>(a[i]) - b[i];
+    s += d * d;
+  }
+  return s;
+}
+
+double chunk_loss(const Context& c, std::size_t k, const Tensor& logits) {
+  return cross_entropy(logits, c.labels[k]) * static_cast<double>(c.labels[k].size());
+}
+
+void swap_in(Worker& w, const Context& c, const std::vector<std::size_t>& noisy, std::vector<Tensor>& from) {
+  for (const std::size_t l : noisy) std::swap(w.params[static_cast<std::size_t>(c.layers[l].weight)], from[l]);
+}
+
+// One measurement: layers `noisy` perturbed (their draw already in w.noisy / w.shifted), the
+// squared output deviation of layers `targets` summed into sq[t], the loss difference returned
+// (sample sums; NaN when unlabelled).
+double measure(const Context& c, Worker& w, const std::vector<std::size_t>& noisy,
+               const std::vector<std::size_t>& targets, std::vector<double>& sq) {
+  const bool round = c.opt.noise == NoiseKind::Round;
+  double loss_diff = 0;
+  for (std::size_t k = 0; k < c.inputs.size(); ++k) {
+    if (round) {  // reference forward at the shifted weights W'
+      swap_in(w, c, noisy, w.shifted);
+      const Tensor& logits = w.exec.forward(c.inputs[k], w.params);
+      swap_in(w, c, noisy, w.shifted);
+      for (const std::size_t t : targets) w.ref[t] = w.exec.value(c.layers[t].output);
+      if (c.labelled) loss_diff -= chunk_loss(c, k, logits);
+    } else if (c.labelled) {
+      loss_diff -= c.clean_loss[k];
+    }
+    swap_in(w, c, noisy, w.noisy);
+    const Tensor& logits = w.exec.forward(c.inputs[k], w.params);
+    swap_in(w, c, noisy, w.noisy);
+    for (const std::size_t t : targets)
+      sq[t] += sum_sq_diff(w.exec.value(c.layers[t].output), round ? w.ref[t] : c.clean[k][t]);
+    if (c.labelled) loss_diff += chunk_loss(c, k, logits);
+  }
+  return loss_diff;
+}
+
+// The control variate g·δ = Σ_l ⟨∂L/∂W_l, δ_l⟩ of a draw (δ = noisy − reference weights). It has
+// mean 0 (every δ is zero-mean, also round's q(w') − w' by Schuchman's theorem, and g is fixed),
+// so subtracting it leaves E[ℓ_d] unchanged, but it removes the first-order term that dominates
+// ℓ_d's spread (ℓ_d = g·δ + ½δᵀHδ + ...): the standard error then reflects the curvature term.
+double first_order_loss(const Context& c, const Worker& w, const std::vector<std::size_t>& noisy) {
+  const bool round = c.opt.noise == NoiseKind::Round;
+  double s = 0;
+  for (const std::size_t l : noisy) {
+    const Tensor& g = c.loss_grad[l];
+    const Tensor& ref = round ? w.shifted[l] : c.params[static_cast<std::size_t>(c.layers[l].weight)];
+    for (std::int64_t i = 0; i < g.size(); ++i)
+      s += static_cast<double>(g[i]) * (static_cast<double>(w.noisy[l][i]) - ref[i]);
+  }
+  return s;
+}
+
+DrawStats run_draw(const Context& c, Worker& w, std::int64_t draw) {
+  const std::size_t nb = c.opt.bits.size(), nl = c.nl();
+  const bool joint = c.opt.mode == NoiseMode::Joint;
+  DrawStats s;
+  s.noise.assign(nb * nl, 0.0);
+  if (c.labelled) s.loss.assign(joint ? nb : nb * nl, 0.0);
+  const double n = static_cast<double>(c.samples);
+  std::vector<double> sq(nl);
+  for (std::size_t b = 0; b < nb; ++b) {
+    // Common random numbers: every bit width reads the same stream, scaled by its own steps.
+    RandomStream rng = draw_stream(c.opt.seed, static_cast<std::uint64_t>(draw));
+    for (std::size_t l = 0; l < nl; ++l) {
+      const Tensor& wl = c.params[static_cast<std::size_t>(c.layers[l].weight)];
+      draw_noisy_weight(c.opt.noise, wl, c.quant[b][l], rng, w.noisy[l], &w.shifted[l]);
+    }
+    std::vector<std::vector<std::size_t>> groups;  // which layers are noisy together
+    if (joint) {
+      groups.emplace_back();
+      for (std::size_t l = 0; l < nl; ++l) groups.back().push_back(l);
+    } else {
+      for (std::size_t l = 0; l < nl; ++l) groups.push_back({l});
+    }
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      std::fill(sq.begin(), sq.end(), 0.0);
+      double loss_diff = measure(c, w, groups[g], groups[g], sq);
+      if (c.labelled) loss_diff -= first_order_loss(c, w, groups[g]) * n;
+      for (const std::size_t t : groups[g])
+        s.noise[b * nl + t] = sq[t] / (n * static_cast<double>(c.layers[t].elements));
+      if (c.labelled) s.loss[joint ? b : b * nl + g] = loss_diff / n;
+    }
+  }
+  return s;
+}
+
+void check_options(const SimOptions& opt) {
+  if (opt.bits.empty()) throw UsageError("simulate: no bit widths");
+  for (const int b : opt.bits) check_bits(b);
+  if (opt.target_rse < 0 || !std::isfinite(opt.target_rse))
+    throw UsageError("simulate: --target-rse must be a positive number");
+  if (opt.target_rse == 0 && opt.draws < 2) throw UsageError("simulate: --draws must be at least 2");
+  if (opt.target_rse > 0 && (opt.min_draws < 2 || opt.max_draws < opt.min_draws))
+    throw UsageError("simulate: --max-draws must be at least " +
+                     std::to_string(std::max<std::int64_t>(2, opt.min_draws)));
+  if (opt.batch < 1) throw UsageError("simulate: batch must be positive");
+}
+
+Context make_context(const Graph& graph, const ParamSet& params, const Dataset& data, const SimOptions& opt) {
+  Context c{graph, params, opt, {}, {}, {}, {}, {}, {}, {}, {}, 0, false};
+  for (const auto& [node, weight] : quantized_layers(graph)) {
+    const Node& nd = graph.nodes[static_cast<std::size_t>(node)];
+    c.layers.push_back({node, weight, nd.output, numel(graph.value_shapes[static_cast<std::size_t>(nd.output)])});
+  }
+  if (c.layers.empty()) throw Error("simulate: model '" + graph.name + "' has no quantized (Gemm/MatMul/Conv) layer");
+  for (const int b : opt.bits) {
+    auto& q = c.quant.emplace_back();
+    for (const Layer& l : c.layers) {
+      const OpType op = graph.nodes[static_cast<std::size_t>(l.node)].op;
+      q.push_back(compute_quant_params(params[static_cast<std::size_t>(l.weight)],
+                                       {b, opt.granularity, Scheme::Symmetric, weight_channel_axis(op)}));
+    }
+  }
+  c.samples = data.size();
+  if (c.samples < 1) throw Error("simulate: the calibration set '" + data.name + "' is empty");
+  c.labelled = !data.labels.empty();
+  if (c.labelled && static_cast<std::int64_t>(data.labels.size()) != c.samples)
+    throw Error("simulate: '" + data.name + "' has " + std::to_string(data.labels.size()) + " labels for " +
+                std::to_string(c.samples) + " samples");
+  const std::int64_t per = data.inputs.size() / c.samples;
+  for (std::int64_t s0 = 0; s0 < c.samples; s0 += opt.batch) {
+    const std::int64_t s1 = std::min(c.samples, s0 + opt.batch);
+    Shape shape = data.inputs.shape();
+    shape[0] = s1 - s0;
+    c.inputs.emplace_back(
+        shape, std::span<const float>(data.inputs.data() + s0 * per, static_cast<std::size_t>((s1 - s0) * per)));
+    if (c.labelled) c.labels.emplace_back(data.labels.begin() + s0, data.labels.begin() + s1);
+  }
+  return c;
+}
+
+// ∂L/∂W of the mean loss over the whole set: chunk k's mean-loss gradient weighted by n_k/N.
+void accumulate_loss_grad(Context& c, Executor& exec, std::size_t k, const Tensor& logits) {
+  Tensor seed;
+  cross_entropy(logits, c.labels[k], &seed);
+  const float weight = static_cast<float>(static_cast<double>(c.labels[k].size()) / static_cast<double>(c.samples));
+  for (float& v : seed.values()) v *= weight;
+  ParamSet grads;
+  exec.backward({{c.graph.output, seed}}, c.params, grads, /*input_grad=*/false);
+  if (c.loss_grad.empty())
+    for (const Layer& l : c.layers) c.loss_grad.emplace_back(c.params[static_cast<std::size_t>(l.weight)].shape());
+  for (std::size_t l = 0; l < c.nl(); ++l) {
+    const Tensor& g = grads[static_cast<std::size_t>(c.layers[l].weight)];
+    for (std::int64_t i = 0; i < g.size(); ++i) c.loss_grad[l][i] += g[i];
+  }
+}
+
+// The clean forward: reference outputs, their power, and the clean loss per chunk.
+void clean_pass(Context& c) {
+  Executor exec(c.graph);
+  c.signal_power.assign(c.nl(), 0.0);
+  for (std::size_t k = 0; k < c.inputs.size(); ++k) {
+    const Tensor& logits = exec.forward(c.inputs[k], c.params);
+    c.clean_loss.push_back(c.labelled ? chunk_loss(c, k, logits) : 0.0);
+    if (c.labelled) accumulate_loss_grad(c, exec, k, logits);
+    auto& outs = c.clean.emplace_back();
+    for (std::size_t l = 0; l < c.nl(); ++l) {
+      outs.push_back(exec.value(c.layers[l].output));
+      for (const float y : outs.back().values()) c.signal_power[l] += static_cast<double>(y) * y;
+    }
+  }
+  for (std::size_t l = 0; l < c.nl(); ++l)
+    c.signal_power[l] /= static_cast<double>(c.samples) * static_cast<double>(c.layers[l].elements);
+}
+
+// Draws [d0, d1) in parallel into stats[d]; each task borrows a worker.
+void run_draws(const Context& c, WorkerPool& pool, std::int64_t d0, std::int64_t d1, std::vector<DrawStats>& stats) {
+  stats.resize(static_cast<std::size_t>(d1));
+  tbb::parallel_for(
+      tbb::blocked_range<std::int64_t>(d0, d1, 1),
+      [&](const tbb::blocked_range<std::int64_t>& r) {
+        for (std::int64_t d = r.begin(); d < r.end(); ++d) {
+          auto w = pool.acquire();
+          stats[static_cast<std::size_t>(d)] = run_draw(c, *w, d);
+          pool.release(std::move(w));
+        }
+      },
+      tbb::simple_partitioner());
+}
+
+// Column `index` of every draw's `field`, in draw order (the fixed reduction order).
+std::vector<double> column(const std::vector<DrawStats>& stats, std::vector<double> DrawStats::*field,
+                           std::size_t index) {
+  std::vector<double> xs;
+  xs.reserve(stats.size());
+  for (const DrawStats& s : stats) xs.push_back((s.*field)[index]);
+  return xs;
+}
+
+SimResult aggregate(const Context& c, const std::vector<DrawStats>& stats) {
+  const std::size_t nl = c.nl();
+  const bool joint = c.opt.mode == NoiseMode::Joint;
+  SimResult r;
+  r.draws = static_cast<std::int64_t>(stats.size());
+  r.samples = c.samples;
+  r.clean_loss = std::numeric_limits<double>::quiet_NaN();
+  if (c.labelled) {
+    r.clean_loss = 0;
+    for (const double l : c.clean_loss) r.clean_loss += l;
+    r.clean_loss /= static_cast<double>(c.samples);
+  }
+  for (std::size_t b = 0; b < c.opt.bits.size(); ++b) {
+    BitsResult& br = r.results.emplace_back();
+    br.bits = c.opt.bits[b];
+    for (std::size_t l = 0; l < nl; ++l) {
+      LayerResult& lr = br.layers.emplace_back();
+      const Node& nd = c.graph.nodes[static_cast<std::size_t>(c.layers[l].node)];
+      lr.index = static_cast<int>(l);
+      lr.node = c.layers[l].node;
+      lr.name = nd.name;
+      lr.op = nd.op;
+      double var = 0;
+      for (const float step : c.quant[b][l].step) var += static_cast<double>(step) * step / 12.0;
+      lr.weight_noise_var = var / static_cast<double>(c.quant[b][l].step.size());
+      lr.step = std::sqrt(12.0 * lr.weight_noise_var);
+      lr.signal_power = c.signal_power[l];
+      lr.noise = estimate_mean(column(stats, &DrawStats::noise, b * nl + l), c.opt.confidence);
+      lr.sqnr_db = 10.0 * std::log10(lr.signal_power / lr.noise.mean);
+      if (c.labelled && !joint)
+        lr.loss_increase = estimate_mean(column(stats, &DrawStats::loss, b * nl + l), c.opt.confidence);
+      r.max_rse = std::max(r.max_rse, lr.noise.rse());
+    }
+    if (!c.labelled) continue;
+    std::vector<double> total(stats.size(), 0.0);  // isolated: Σ_L ℓ_{d,L} per draw
+    for (std::size_t d = 0; d < stats.size(); ++d)
+      for (std::size_t l = 0; l < (joint ? 1 : nl); ++l) total[d] += stats[d].loss[joint ? b : b * nl + l];
+    br.loss_increase = estimate_mean(total, c.opt.confidence);
+  }
+  return r;
+}
+
+}  // namespace
+
+SimResult simulate(const Graph& graph, const ParamSet& params, const Dataset& data, const SimOptions& opt) {
+  check_options(opt);
+  Context c = make_context(graph, params, data, opt);
+  clean_pass(c);
+  WorkerPool pool(c);
+  std::vector<DrawStats> stats;
+  if (opt.target_rse == 0) {
+    run_draws(c, pool, 0, opt.draws, stats);
+    return aggregate(c, stats);
+  }
+  // Rounds: the RSE falls as 1/√D, so D·(rse/target)² draws should reach the target; ask for 10%
+  // more, at least 50% more than so far (a noisy RSE estimate must not stall the loop), capped.
+  std::int64_t next = std::min(opt.min_draws, opt.max_draws);
+  for (;;) {
+    run_draws(c, pool, static_cast<std::int64_t>(stats.size()), next, stats);
+    SimResult r = aggregate(c, stats);
+    if (opt.progress) opt.progress(r.draws, r.max_rse);
+    r.converged = r.max_rse < opt.target_rse;
+    if (r.converged || r.draws >= opt.max_draws) return r;
+    const double want = static_cast<double>(r.draws) * std::pow(r.max_rse / opt.target_rse, 2) * 1.1;
+    const double grow = std::max(want, 1.5 * static_cast<double>(r.draws));
+    next = static_cast<std::int64_t>(std::min(grow, static_cast<double>(opt.max_draws)));
+  }
+}
+
+}  // namespace qreg::sim
