@@ -9,6 +9,23 @@
 namespace qreg {
 namespace {
 
+QuantizerConfig layer_config(const GraphQuantConfig& cfg, OpType op) {
+  return {cfg.bits, cfg.granularity, cfg.scheme, weight_channel_axis(op)};
+}
+
+// Re-throws a quantizer error with the parameter it is about in front, keeping its kind
+// (UsageError -> exit 2, Error -> exit 1).
+template <typename F>
+auto naming_param(const Graph& graph, int param, F f) {
+  const std::string prefix = "quantize_graph: parameter '" + graph.params[static_cast<std::size_t>(param)].name + "': ";
+  try {
+    return f();
+  } catch (const UsageError& e) {
+    throw UsageError(prefix + e.what());
+  } catch (const Error& e) {
+    throw Error(prefix + e.what());
+  }
+}
 
 void check_values(const Graph& graph, const ParamSet& values) {
   if (values.size() != graph.params.size())
