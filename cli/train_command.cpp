@@ -1,12 +1,192 @@
-// `qreg train`: QAT / noise-injection training sweeps with per-epoch noise measurement. Planned; see issue 6.
+// `qreg train`: a sweep of training runs (bits × seeds), one folder per run under --out, with
+// per-epoch metrics, checkpoints and resume (train/run_folder.hpp), and a summary table at the end.
+#include <filesystem>
+#include <ostream>
+
 #include "cli/commands.hpp"
-#include "cli/planned.hpp"
+#include "cli/model_data.hpp"
+#include "core/bits.hpp"
+#include "core/error.hpp"
+#include "core/models.hpp"
+#include "core/parallel.hpp"
+#include "train/run_folder.hpp"
 
 namespace qreg::cli {
 
+struct TrainOptions {
+  std::string model;
+  std::string widths = "784,256,256,10";  // built-in mlp
+  std::string data = "fashion-mnist:train", val_data = "fashion-mnist:test", data_dir;
+  std::int64_t train_size = 0, val_size = 0;
+  std::string bits = "32,8", seeds = "1", mode = "qat", granularity = "tensor";
+  std::string optimizer = "sgd", schedule = "constant";
+  int epochs = 10;
+  double lr = 0.05, momentum = 0.9, weight_decay = 0.0;
+  std::int64_t batch = 128, probe_size = 256;
+  std::string out_dir;
+  bool resume = false;
+  CommonOptions common;
+};
+
+namespace {
+
+std::vector<std::int64_t> parse_int_list(const std::string& text, const char* option) {
+  std::vector<std::int64_t> out;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    const std::size_t end = std::min(text.find(',', pos), text.size());
+    const std::string item = text.substr(pos, end - pos);
+    std::size_t used = 0;
+    long long v = -1;
+    try {
+      v = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != item.size() || v < 0)
+      throw UsageError(std::string(option) + ": '" + item + "' is not a non-negative integer");
+    out.push_back(v);
+    pos = end + 1;
+  }
+  return out;
+}
+
+std::string model_stem(const std::string& model) {
+  return model == "mlp" || model == "cnn" ? model : std::filesystem::path(model).stem().string();
+}
+
+Graph build_model(const TrainOptions& opt, std::uint64_t seed) {
+  if (opt.model == "mlp") return make_mlp(parse_int_list(opt.widths, "--widths"), seed);
+  return load_model({opt.model, seed});
+}
+
+TrainConfig run_config(const TrainOptions& opt, int bits, std::uint64_t seed) {
+  TrainConfig c;
+  // fp32 runs do not depend on the mode: they share one folder and one config.
+  c.weights = {bits == kFloatBits ? TrainMode::Qat : parse_train_mode(opt.mode), bits,
+               parse_granularity(opt.granularity)};
+  c.optimizer.kind = parse_optimizer(opt.optimizer);
+  c.optimizer.lr = opt.lr;
+  c.optimizer.momentum = opt.momentum;
+  c.optimizer.weight_decay = opt.weight_decay;
+  c.schedule.kind = parse_schedule(opt.schedule);
+  c.epochs = opt.epochs;
+  c.batch = opt.batch;
+  c.seed = seed;
+  c.probe_size = opt.probe_size;
+  return c;
+}
+
+std::string run_name(const TrainOptions& opt, int bits, std::uint64_t seed) {
+  std::string name = model_stem(opt.model) + "_";
+  if (bits != kFloatBits && opt.mode != "qat") name += opt.mode + "_";
+  return name + (bits == kFloatBits ? "fp32" : "b" + std::to_string(bits)) + "_s" + std::to_string(seed);
+}
+
+}  // namespace
+
+int run_train(const TrainOptions& opt, Output& io) {
+  const auto bits_list = parse_bits_list(opt.bits);
+  const auto seeds = parse_int_list(opt.seeds, "--seeds");
+  run_config(opt, kFloatBits, 0);  // validates the names before any data is loaded
+  parse_train_mode(opt.mode);
+  const ThreadScope threads(opt.common.threads);
+  const Graph probe_graph = build_model(opt, 1);
+  const Dataset train_data = load_model_data({opt.data, opt.data_dir, "", opt.train_size}, probe_graph);
+  const Dataset val_data = load_model_data({opt.val_data, opt.data_dir, "", opt.val_size}, probe_graph);
+  std::filesystem::create_directories(opt.out_dir);
+
+  Report summary;
+  summary.context.command = "train";
+  summary.context.threads = threads.threads();
+  summary.table.columns = {
+      "run", "mode", "bits", "seed", "status", "epochs", "final_val_accuracy", "best_val_accuracy", "final_gap"};
+  auto runs = nlohmann::json::array();
+  for (std::int64_t seed : seeds) {
+    for (int bits : bits_list) {
+      const auto useed = static_cast<std::uint64_t>(seed);
+      RunRequest req;
+      req.dir = std::filesystem::path(opt.out_dir) / run_name(opt, bits, useed);
+      req.config = run_config(opt, bits, useed);
+      req.resume = opt.resume;
+      req.context = {"train", "cpu", threads.threads(), useed};
+      req.info = {{"model", opt.model},
+                  {"data", train_data.name},
+                  {"train_samples", train_data.size()},
+                  {"val_data", val_data.name},
+                  {"val_samples", val_data.size()}};
+      const Graph graph = build_model(opt, useed);  // built-in models: initialised from the run's seed
+      const RunOutcome o = run_in_folder(req, graph, train_data, val_data, io.err);
+      const char* mode = train_mode_name(req.config.weights.mode);
+      const std::string label = bits == kFloatBits ? "fp32" : mode;
+      summary.table.add_row({o.name, label, bits_label(bits), seed, std::string(run_status_name(o.status)),
+                             std::int64_t{o.epochs}, o.final_val_accuracy, o.best_val_accuracy, o.final_gap});
+      runs.push_back({{"run", o.name},
+                      {"mode", label},
+                      {"bits", bits},
+                      {"seed", seed},
+                      {"status", run_status_name(o.status)},
+                      {"epochs", o.epochs},
+                      {"skipped", o.skipped},
+                      {"final_val_accuracy", o.final_val_accuracy},
+                      {"best_val_accuracy", o.best_val_accuracy},
+                      {"final_gap", o.final_gap},
+                      {"note", o.note}});
+    }
+  }
+  summary.document = {{"model", opt.model}, {"out", opt.out_dir}, {"runs", runs}};
+  summary.notes.push_back("gap = val_loss - train_loss after the last epoch; per-epoch metrics in " + opt.out_dir +
+                          "/<run>/metrics.csv");
+  write_report_file(summary, Format::Csv, (std::filesystem::path(opt.out_dir) / "summary.csv").string());
+  write_report_file(summary, Format::Json, (std::filesystem::path(opt.out_dir) / "summary.json").string());
+  CommonOptions console = opt.common;
+  console.out.clear();
+  emit_report(summary, console, io);
+  return 0;
+}
+
 void add_train_command(CLI::App& app, Action& action) {
-  add_planned_command(app, action, "train", "QAT / noise-injection training sweeps with per-epoch noise measurement",
-                      "issue 6");
+  auto opt = std::make_shared<TrainOptions>();
+  auto* cmd = app.add_subcommand("train", "QAT / noise-injection training sweeps with per-epoch noise measurement");
+  cmd->add_option("--model", opt->model, "Model: mlp, cnn, or an ONNX file (trained from its weights)")->required();
+  cmd->add_option("--widths", opt->widths, "Layer widths of the built-in mlp")->capture_default_str();
+  cmd->add_option("--data", opt->data, "Training data spec (see docs/datasets.md)")->capture_default_str();
+  cmd->add_option("--val-data", opt->val_data, "Validation data spec")->capture_default_str();
+  cmd->add_option("--data-dir", opt->data_dir,
+                  "Fashion-MNIST folder (default $QREG_DATA_DIR or " + std::string(kDefaultDataDir) + ")");
+  cmd->add_option("--train-size", opt->train_size, "Use the first N training samples (0 = all)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--val-size", opt->val_size, "Use the first N validation samples (0 = all)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--bits", opt->bits, "Bit widths, 2..16; 32 or fp32 = float training")->capture_default_str();
+  cmd->add_option("--seeds", opt->seeds, "Seeds (init of built-in models, shuffling, noise)")->capture_default_str();
+  cmd->add_option("--mode", opt->mode, "qat (STE), noise (U(-Δ/2, Δ/2)), gaussian (N(0, Δ²/12))")
+      ->check(CLI::IsMember({"qat", "noise", "gaussian"}))
+      ->capture_default_str();
+  cmd->add_option("--granularity", opt->granularity, "Step per tensor or per output channel")
+      ->check(CLI::IsMember({"tensor", "channel"}))
+      ->capture_default_str();
+  cmd->add_option("--epochs", opt->epochs, "Epochs per run")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--lr", opt->lr, "Base learning rate")->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--momentum", opt->momentum, "SGD momentum")->check(CLI::Range(0.0, 0.999999))->capture_default_str();
+  cmd->add_option("--optimizer", opt->optimizer, "sgd or adamw")
+      ->check(CLI::IsMember({"sgd", "adamw"}))
+      ->capture_default_str();
+  cmd->add_option("--weight-decay", opt->weight_decay, "L2 (sgd) / decoupled (adamw) weight decay")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--schedule", opt->schedule, "constant, step (x0.1 every epochs/3) or cosine")
+      ->check(CLI::IsMember({"constant", "step", "cosine"}))
+      ->capture_default_str();
+  cmd->add_option("--batch", opt->batch, "Minibatch size")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--probe-size", opt->probe_size, "Validation samples of the per-epoch noise probe")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--out", opt->out_dir, "Sweep folder: one sub-folder per run, summary.csv/json")->required();
+  cmd->add_flag("--resume", opt->resume, "Continue interrupted runs from their checkpoints; skip finished ones");
+  add_format_option(*cmd, opt->common);
+  add_threads_option(*cmd, opt->common);
+  cmd->callback([opt, &action] { action = [opt](Output& io) { return run_train(*opt, io); }; });
 }
 
 }  // namespace qreg::cli

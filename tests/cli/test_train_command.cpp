@@ -1,0 +1,92 @@
+// `qreg train` in-process on a tiny synthetic sweep (mlp 16-8-4, 2 bit widths × 2 seeds, 2 epochs):
+// the expected run folders and files, the summary, --resume skipping finished runs, a refused
+// rerun without --resume, a diverging run reported in the summary while the sweep goes on, and
+// usage errors. File contents are checked for structure only; the numbers are tested in tests/train.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "tests/cli/cli_run.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+class TrainCommand : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(QREG_BINARY_DIR) / "test_train_command" /
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    fs::remove_all(dir_);
+  }
+  std::vector<std::string> args(std::vector<std::string> extra) const {
+    std::vector<std::string> a{"train",
+                               "--model",
+                               "mlp",
+                               "--widths",
+                               "16,8,4",
+                               "--data",
+                               "synthetic:n=96,features=16,classes=4,seed=2",
+                               "--val-data",
+                               "synthetic:n=32,features=16,classes=4,seed=2",
+                               "--epochs",
+                               "2",
+                               "--batch",
+                               "32",
+                               "--out",
+                               dir_.string(),
+                               "--threads",
+                               "1"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+  static nlohmann::json read_json(const fs::path& p) {
+    std::ifstream is(p);
+    return nlohmann::json::parse(is);
+  }
+  fs::path dir_;
+};
+
+TEST_F(TrainCommand, SweepWritesRunFoldersAndSummaryAndResumes) {
+  const CliRun r = run(args({"--bits", "32,4", "--seeds", "1,2"}));
+  ASSERT_EQ(r.rc, 0) << r.err;
+  for (const char* run_dir : {"mlp_fp32_s1", "mlp_b4_s1", "mlp_fp32_s2", "mlp_b4_s2"})
+    for (const char* f : {"metrics.csv", "metrics.json", "checkpoint.bin", "model.onnx"})
+      EXPECT_TRUE(fs::exists(dir_ / run_dir / f)) << run_dir << "/" << f;
+  const auto summary = read_json(dir_ / "summary.json");
+  ASSERT_EQ(summary.at("runs").size(), 4u);
+  for (const auto& run : summary.at("runs")) EXPECT_EQ(run.at("status"), "completed");
+  EXPECT_EQ(summary.at("tool"), "qreg");
+  const auto metrics = read_json(dir_ / "mlp_b4_s1" / "metrics.json");
+  ASSERT_EQ(metrics.at("epochs").size(), 2u);
+  EXPECT_EQ(metrics.at("epochs")[0].at("layers").size(), 2u);
+  EXPECT_TRUE(metrics.at("epochs")[0].at("layers")[0].at("predicted_noise_var").is_null());
+  EXPECT_NE(r.err.find("mlp_b4_s2 epoch 2/2"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("best_val_accuracy"), std::string::npos) << r.out;
+
+  EXPECT_EQ(run(args({"--bits", "32,4", "--seeds", "1,2"})).rc, 2);  // folders exist, no --resume
+  const CliRun again = run(args({"--bits", "32,4", "--seeds", "1,2", "--resume"}));
+  ASSERT_EQ(again.rc, 0) << again.err;
+  EXPECT_EQ(again.err.find("epoch"), std::string::npos) << again.err;  // nothing retrained
+  for (const auto& run : read_json(dir_ / "summary.json").at("runs")) EXPECT_TRUE(run.at("skipped").get<bool>());
+}
+
+TEST_F(TrainCommand, DivergingRunIsReportedAndTheSweepContinues) {
+  const CliRun r = run(args({"--bits", "8", "--seeds", "1,2", "--lr", "1e30", "--mode", "noise"}));
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto runs = read_json(dir_ / "summary.json").at("runs");
+  ASSERT_EQ(runs.size(), 2u);
+  for (const auto& run : runs) EXPECT_EQ(run.at("status"), "diverged");
+  EXPECT_TRUE(fs::exists(dir_ / "mlp_noise_b8_s2" / "metrics.csv"));
+}
+
+TEST_F(TrainCommand, BadArgumentsAreUsageErrors) {
+  EXPECT_EQ(run(args({"--bits", "1"})).rc, 2);
+  EXPECT_EQ(run(args({"--seeds", "x"})).rc, 2);
+  EXPECT_EQ(run(args({"--mode", "lsq"})).rc, 2);
+  EXPECT_EQ(run({"train", "--model", "mlp"}).rc, 2);  // --out is required
+}
+
+}  // namespace

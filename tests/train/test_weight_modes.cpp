@@ -1,0 +1,97 @@
+// The forward weights of each training mode and the straight-through estimator.
+// STE: QAT's designed surrogate is ∂q(w)/∂w := 1, so one SGD step (μ = 0, wd = 0, lr η) on a
+// single sample must move the shadow weights by exactly −η·∂L/∂W evaluated at W = q(w) (computed
+// here independently with the executor); the test also checks that this gradient differs clearly
+// from the gradient at the float weights, so it cannot pass by accident. One sample and one step
+// make the arithmetic identical, hence float equality (EXPECT_FLOAT_EQ, 4 ULPs).
+// Noise modes: δ = w_fwd − w lies in [−Δ/2, Δ/2] (uniform) and its sample variance over n weights
+// is within 5 standard errors of Δ²/12 (SE of a sample variance ≈ σ²·√(κ−1)/√n, with κ = 1.8 for
+// uniform and 3 for Gaussian).
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/executor.hpp"
+#include "core/models.hpp"
+#include "core/quantize_graph.hpp"
+#include "core/teacher_student.hpp"
+#include "train/trainer.hpp"
+
+namespace {
+
+using namespace qreg;
+
+TEST(Ste, ShadowStepUsesGradientAtQuantizedWeights) {
+  const Graph g = make_mlp({8, 6, 3}, 5);
+  const Dataset one = make_synthetic({1, {8}, 3, 4, 7});
+  TrainConfig cfg;
+  cfg.weights = {TrainMode::Qat, 2, Granularity::Tensor};
+  cfg.optimizer = {OptimizerKind::Sgd, 0.5, 0.0, 0.0};
+  cfg.epochs = 1;
+  cfg.batch = 1;
+  TrainState state = initial_state(g, cfg);
+  train(g, one, one, cfg, state);
+  ASSERT_EQ(state.status, RunStatus::Completed);
+
+  auto grads_at = [&](const ParamSet& w) {
+    Executor ex(g);
+    Tensor dlogits;
+    cross_entropy(ex.forward(one.inputs, w, true), one.labels, &dlogits);
+    ParamSet grads;
+    ex.backward({{g.output, dlogits}}, w, grads, false);
+    return grads;
+  };
+  const ParamSet gq = grads_at(quantize_graph(g, g.values, {2}).values);
+  const ParamSet gf = grads_at(g.values);
+  double max_diff = 0.0;
+  for (std::size_t p = 0; p < g.values.size(); ++p)
+    for (std::int64_t i = 0; i < g.values[p].size(); ++i) {
+      EXPECT_FLOAT_EQ(state.params[p][i], g.values[p][i] - 0.5f * gq[p][i]) << g.params[p].name << "[" << i << "]";
+      max_diff = std::max(max_diff, std::abs(static_cast<double>(gq[p][i]) - gf[p][i]));
+    }
+  EXPECT_GT(max_diff, 1e-3);  // 2-bit weights: the surrogate is not the float gradient
+}
+
+TEST(WeightModes, UniformNoiseIsBoundedWithVarianceStepSquaredOver12) {
+  const Graph g = make_mlp({784, 256, 10}, 3);
+  const ParamSet& w = g.values;
+  for (TrainMode mode : {TrainMode::Noise, TrainMode::Gaussian}) {
+    ParamSet out;
+    LayerSteps steps;
+    forward_weights(g, w, {mode, 4, Granularity::Tensor}, 9, 2, 17, out, &steps);
+    const Tensor& w0 = w[0];
+    const double step = steps[0][0], var = step * step / 12.0;
+    double sum = 0.0, sum2 = 0.0;
+    for (std::int64_t i = 0; i < w0.size(); ++i) {
+      const double d = static_cast<double>(out[0][i]) - w0[i];
+      if (mode == TrainMode::Noise) {
+        ASSERT_LE(std::abs(d), step / 2 * (1 + 1e-5));
+      }
+      sum += d;
+      sum2 += d * d;
+    }
+    const double n = static_cast<double>(w0.size());
+    const double kurtosis = mode == TrainMode::Noise ? 1.8 : 3.0;
+    EXPECT_NEAR(sum2 / n, var, 5.0 * var * std::sqrt((kurtosis - 1) / n)) << train_mode_name(mode);
+    EXPECT_NEAR(sum / n, 0.0, 5.0 * std::sqrt(var / n));
+    EXPECT_EQ(out[1][0], w[1][0]);  // biases untouched
+    // Same (seed, epoch, step): the same δ; another step: fresh δ.
+    ParamSet again, other;
+    forward_weights(g, w, {mode, 4, Granularity::Tensor}, 9, 2, 17, again);
+    forward_weights(g, w, {mode, 4, Granularity::Tensor}, 9, 2, 18, other);
+    EXPECT_EQ(again[0][123], out[0][123]);
+    EXPECT_NE(other[0][123], out[0][123]);
+  }
+}
+
+TEST(WeightModes, QatIsTheQuantizerAndFp32IsTheShadow) {
+  const Graph g = make_mlp({16, 8, 4}, 2);
+  ParamSet out;
+  const ParamSet& q = forward_weights(g, g.values, {TrainMode::Qat, 3, Granularity::Channel}, 1, 0, 0, out);
+  const ParamSet ref = quantize_graph(g, g.values, {3, Granularity::Channel}).values;
+  for (std::size_t p = 0; p < ref.size(); ++p)
+    for (std::int64_t i = 0; i < ref[p].size(); ++i) EXPECT_EQ(q[p][i], ref[p][i]);
+  EXPECT_EQ(&forward_weights(g, g.values, {TrainMode::Noise, 32}, 1, 0, 0, out), &g.values);
+}
+
+}  // namespace

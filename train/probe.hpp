@@ -1,0 +1,31 @@
+// Per-epoch measurement of the propagated quantization noise on a fixed probe batch: for every
+// quantized layer, the mean over probe samples and output elements of (y_q − y_f)², where y_q is
+// the layer's output (pre-activation) with every weight quantized (joint, deterministic rounding)
+// and y_f the output of the float shadow network. Also the layer's step Δ and weight range.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/graph.hpp"
+#include "core/quantize_graph.hpp"
+
+namespace qreg {
+
+struct LayerProbe {
+  int index = 0;  // quantized layer index, graph order, 0-based
+  std::string name, op;
+  std::vector<float> step;                     // Δ per group (1 per tensor or per output channel); 0 for bits 32
+  double weight_noise_var = 0.0;               // measured Var(q(w) − w) over the layer's weights (mean square)
+  double noise_var = 0.0;                      // measured mean (y_q − y_f)² at the layer output
+  std::optional<double> predicted_noise_var;   // theory's first-order value: filled by validate, not train
+  float weight_min = 0.0f, weight_max = 0.0f;  // range of the shadow weights
+};
+
+/// Measures every quantized layer of `graph` with shadow weights `shadow` on `probe` [N, input...]
+/// (inference mode). Bits 32: steps and noise are 0. Deterministic for any thread count.
+std::vector<LayerProbe> probe_layer_noise(const Graph& graph, const ParamSet& shadow, const GraphQuantConfig& cfg,
+                                          const Tensor& probe);
+
+}  // namespace qreg
