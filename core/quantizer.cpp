@@ -10,6 +10,7 @@
 
 #include "core/bits.hpp"
 #include "core/error.hpp"
+#include "core/named_enum.hpp"
 
 namespace qreg {
 namespace {
@@ -73,23 +74,15 @@ void for_each_element(std::int64_t n, const GroupLayout& g, const QuantParams& q
 
 }  // namespace
 
-Granularity parse_granularity(std::string_view text) {
-  if (text == "tensor") return Granularity::Tensor;
-  if (text == "channel") return Granularity::Channel;
-  throw UsageError("granularity: '" + std::string(text) + "' is not one of tensor, channel");
-}
+namespace {
+constexpr EnumName<Granularity> kGranularities[] = {{Granularity::Tensor, "tensor"}, {Granularity::Channel, "channel"}};
+constexpr EnumName<Scheme> kSchemes[] = {{Scheme::Symmetric, "symmetric"}, {Scheme::Asymmetric, "asymmetric"}};
+}  // namespace
 
-Scheme parse_scheme(std::string_view text) {
-  if (text == "symmetric") return Scheme::Symmetric;
-  if (text == "asymmetric") return Scheme::Asymmetric;
-  throw UsageError("scheme: '" + std::string(text) + "' is not one of symmetric, asymmetric");
-}
-
-const char* granularity_name(Granularity granularity) {
-  return granularity == Granularity::Tensor ? "tensor" : "channel";
-}
-
-const char* scheme_name(Scheme scheme) { return scheme == Scheme::Symmetric ? "symmetric" : "asymmetric"; }
+Granularity parse_granularity(std::string_view text) { return parse_enum(text, kGranularities, "granularity"); }
+Scheme parse_scheme(std::string_view text) { return parse_enum(text, kSchemes, "scheme"); }
+const char* granularity_name(Granularity granularity) { return enum_name(granularity, kGranularities); }
+const char* scheme_name(Scheme scheme) { return enum_name(scheme, kSchemes); }
 
 std::int32_t symmetric_code_max(int bits) {
   check_bits(bits);

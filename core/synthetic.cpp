@@ -8,28 +8,18 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "core/named_enum.hpp"
 #include "core/rng.hpp"
 
 namespace qreg {
 
-Distribution parse_distribution(std::string_view text) {
-  if (text == "normal") return Distribution::Normal;
-  if (text == "uniform") return Distribution::Uniform;
-  if (text == "laplace") return Distribution::Laplace;
-  throw UsageError("dist: '" + std::string(text) + "' is not one of normal, uniform, laplace");
-}
+namespace {
+constexpr EnumName<Distribution> kDistributions[] = {
+    {Distribution::Normal, "normal"}, {Distribution::Uniform, "uniform"}, {Distribution::Laplace, "laplace"}};
+}  // namespace
 
-const char* distribution_name(Distribution dist) {
-  switch (dist) {
-    case Distribution::Normal:
-      return "normal";
-    case Distribution::Uniform:
-      return "uniform";
-    case Distribution::Laplace:
-      return "laplace";
-  }
-  return "?";
-}
+Distribution parse_distribution(std::string_view text) { return parse_enum(text, kDistributions, "dist"); }
+const char* distribution_name(Distribution dist) { return enum_name(dist, kDistributions); }
 
 Tensor synthetic_tensor(Distribution dist, const Shape& shape, std::uint64_t seed, double scale) {
   if (!(scale > 0.0) || !std::isfinite(scale))

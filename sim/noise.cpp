@@ -4,35 +4,20 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "core/named_enum.hpp"
 
 namespace qreg::sim {
 
-NoiseKind parse_noise_kind(std::string_view text) {
-  if (text == "uniform") return NoiseKind::Uniform;
-  if (text == "gaussian") return NoiseKind::Gaussian;
-  if (text == "round") return NoiseKind::Round;
-  throw UsageError("noise kind '" + std::string(text) + "': expected uniform, gaussian or round");
-}
+namespace {
+constexpr EnumName<NoiseKind> kNoiseKinds[] = {
+    {NoiseKind::Uniform, "uniform"}, {NoiseKind::Gaussian, "gaussian"}, {NoiseKind::Round, "round"}};
+constexpr EnumName<NoiseMode> kNoiseModes[] = {{NoiseMode::Joint, "joint"}, {NoiseMode::Isolated, "isolated"}};
+}  // namespace
 
-NoiseMode parse_noise_mode(std::string_view text) {
-  if (text == "joint") return NoiseMode::Joint;
-  if (text == "isolated") return NoiseMode::Isolated;
-  throw UsageError("noise mode '" + std::string(text) + "': expected joint or isolated");
-}
-
-const char* noise_kind_name(NoiseKind kind) {
-  switch (kind) {
-    case NoiseKind::Uniform:
-      return "uniform";
-    case NoiseKind::Gaussian:
-      return "gaussian";
-    case NoiseKind::Round:
-      return "round";
-  }
-  return "?";
-}
-
-const char* noise_mode_name(NoiseMode mode) { return mode == NoiseMode::Joint ? "joint" : "isolated"; }
+NoiseKind parse_noise_kind(std::string_view text) { return parse_enum(text, kNoiseKinds, "noise"); }
+NoiseMode parse_noise_mode(std::string_view text) { return parse_enum(text, kNoiseModes, "mode"); }
+const char* noise_kind_name(NoiseKind kind) { return enum_name(kind, kNoiseKinds); }
+const char* noise_mode_name(NoiseMode mode) { return enum_name(mode, kNoiseModes); }
 
 std::uint64_t noise_key(std::uint64_t seed) {
   // splitmix64 of seed ^ "qregsim\0": a bijection, so distinct seeds keep distinct keys.

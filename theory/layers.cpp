@@ -14,6 +14,7 @@
 // independence (mean-field) is wrong.
 #include "theory/layers.hpp"
 
+#include "core/named_enum.hpp"
 #include "core/quantize_graph.hpp"
 
 #include <tbb/parallel_for.h>
@@ -76,12 +77,12 @@ void per_sample(std::int64_t n, F&& f) {
 
 }  // namespace
 
-Mode parse_mode(const std::string& text) {
-  if (text == "joint") return Mode::Joint;
-  if (text == "isolated") return Mode::Isolated;
-  throw UsageError("--mode: '" + text + "' is not joint or isolated");
-}
-const char* mode_name(Mode m) { return m == Mode::Joint ? "joint" : "isolated"; }
+namespace {
+constexpr EnumName<Mode> kModes[] = {{Mode::Joint, "joint"}, {Mode::Isolated, "isolated"}};
+}  // namespace
+
+Mode parse_mode(const std::string& text) { return parse_enum(text, kModes, "--mode"); }
+const char* mode_name(Mode m) { return enum_name(m, kModes); }
 
 std::vector<QuantLayer> quant_layers(const Graph& graph) {
   std::vector<QuantLayer> out;

@@ -4,16 +4,16 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "core/named_enum.hpp"
 
 namespace qreg {
 
-OptimizerKind parse_optimizer(std::string_view text) {
-  if (text == "sgd") return OptimizerKind::Sgd;
-  if (text == "adamw") return OptimizerKind::AdamW;
-  throw UsageError("optimizer: '" + std::string(text) + "' is not one of sgd, adamw");
-}
+namespace {
+constexpr EnumName<OptimizerKind> kOptimizers[] = {{OptimizerKind::Sgd, "sgd"}, {OptimizerKind::AdamW, "adamw"}};
+}  // namespace
 
-const char* optimizer_name(OptimizerKind kind) { return kind == OptimizerKind::Sgd ? "sgd" : "adamw"; }
+OptimizerKind parse_optimizer(std::string_view text) { return parse_enum(text, kOptimizers, "optimizer"); }
+const char* optimizer_name(OptimizerKind kind) { return enum_name(kind, kOptimizers); }
 
 Optimizer::Optimizer(const OptimizerConfig& cfg, const Graph& graph) : cfg_(cfg) {
   auto unit = [](double v) { return v >= 0.0 && v < 1.0; };

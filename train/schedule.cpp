@@ -5,26 +5,17 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "core/named_enum.hpp"
 
 namespace qreg {
 
-ScheduleKind parse_schedule(std::string_view text) {
-  if (text == "constant") return ScheduleKind::Constant;
-  if (text == "step") return ScheduleKind::Step;
-  if (text == "cosine") return ScheduleKind::Cosine;
-  throw UsageError("schedule: '" + std::string(text) + "' is not one of constant, step, cosine");
-}
+namespace {
+constexpr EnumName<ScheduleKind> kSchedules[] = {
+    {ScheduleKind::Constant, "constant"}, {ScheduleKind::Step, "step"}, {ScheduleKind::Cosine, "cosine"}};
+}  // namespace
 
-const char* schedule_name(ScheduleKind kind) {
-  switch (kind) {
-    case ScheduleKind::Step:
-      return "step";
-    case ScheduleKind::Cosine:
-      return "cosine";
-    default:
-      return "constant";
-  }
-}
+ScheduleKind parse_schedule(std::string_view text) { return parse_enum(text, kSchedules, "schedule"); }
+const char* schedule_name(ScheduleKind kind) { return enum_name(kind, kSchedules); }
 
 double learning_rate(const ScheduleConfig& cfg, double base_lr, int epoch, int epochs, std::int64_t step,
                      std::int64_t steps_per_epoch) {

@@ -5,28 +5,19 @@
 
 #include "core/bits.hpp"
 #include "core/error.hpp"
+#include "core/named_enum.hpp"
 #include "core/quantize_graph.hpp"
 #include "core/rng.hpp"
 
 namespace qreg {
 
-TrainMode parse_train_mode(std::string_view text) {
-  if (text == "qat") return TrainMode::Qat;
-  if (text == "noise") return TrainMode::Noise;
-  if (text == "gaussian") return TrainMode::Gaussian;
-  throw UsageError("mode: '" + std::string(text) + "' is not one of qat, noise, gaussian");
-}
+namespace {
+constexpr EnumName<TrainMode> kTrainModes[] = {
+    {TrainMode::Qat, "qat"}, {TrainMode::Noise, "noise"}, {TrainMode::Gaussian, "gaussian"}};
+}  // namespace
 
-const char* train_mode_name(TrainMode mode) {
-  switch (mode) {
-    case TrainMode::Noise:
-      return "noise";
-    case TrainMode::Gaussian:
-      return "gaussian";
-    default:
-      return "qat";
-  }
-}
+TrainMode parse_train_mode(std::string_view text) { return parse_enum(text, kTrainModes, "mode"); }
+const char* train_mode_name(TrainMode mode) { return enum_name(mode, kTrainModes); }
 
 std::uint64_t shuffle_stream(int epoch) { return (std::uint64_t{1} << 32) + static_cast<std::uint64_t>(epoch); }
 
