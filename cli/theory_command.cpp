@@ -28,6 +28,7 @@ struct TheoryOptions {
   std::string granularity = "tensor";
   std::string mode = "joint";
   int probes = 16;
+  double target_sqnr = std::numeric_limits<double>::quiet_NaN();  // dB; NaN = not asked
 };
 
 namespace {
@@ -83,9 +84,24 @@ void add_bits_result(const TheoryOptions& opt, const Graph& g, const Precomputed
                   {"signal", pre.stats.signal[L]},
                   {"loss_increase", loss.per_layer[L]},
                   {"sources", shares}});
-    report.table.add_row({bits_label(bits), std::int64_t(L), layers[L].name, std::string(op_name(layers[L].op)),
-                          noise[L].rms_step(), p.noise_var, p.stderr ? Cell(*p.stderr) : Cell(), cell_or_empty(sqnr),
-                          loss.per_layer[L]});
+    if (std::isfinite(opt.target_sqnr))
+      jl.back()["bits_for_target_sqnr"] =
+          bits == kFloatBits ? nlohmann::json(nullptr)
+                             : nlohmann::json(bits_for_sqnr(pre.stats.signal[L], p.noise_var, bits, opt.target_sqnr));
+    std::vector<Cell> row = {bits_label(bits),
+                             std::int64_t(L),
+                             layers[L].name,
+                             std::string(op_name(layers[L].op)),
+                             noise[L].rms_step(),
+                             p.noise_var,
+                             p.stderr ? Cell(*p.stderr) : Cell(),
+                             cell_or_empty(sqnr),
+                             loss.per_layer[L]};
+    if (std::isfinite(opt.target_sqnr)) {
+      const auto& need = jl.back()["bits_for_target_sqnr"];
+      row.push_back(need.is_null() ? Cell() : Cell(need.get<std::int64_t>()));
+    }
+    report.table.add_row(std::move(row));
   }
   report.document["results"].push_back({{"bits", bits}, {"loss_increase", loss.total}, {"layers", jl}});
 }
@@ -119,12 +135,19 @@ int run_theory(const TheoryOptions& opt, Output& io) {
   report.context.command = "theory";
   report.context.threads = threads.threads();
   report.context.seed = opt.common.seed;
-  report.document = {{"command", "theory"},    {"model", opt.model.model}, {"model_seed", opt.model.model_seed},
-                     {"data", data.name},      {"granularity", opt.granularity},
-                     {"samples", data.size()}, {"seed", opt.common.seed},
-                     {"method", opt.method},   {"mode", opt.mode},
-                     {"probes", opt.probes},   {"results", nlohmann::json::array()}};
+  report.document = {{"command", "theory"},
+                     {"model", opt.model.model},
+                     {"model_seed", opt.model.model_seed},
+                     {"data", data.name},
+                     {"granularity", opt.granularity},
+                     {"samples", data.size()},
+                     {"seed", opt.common.seed},
+                     {"method", opt.method},
+                     {"mode", opt.mode},
+                     {"probes", opt.probes},
+                     {"results", nlohmann::json::array()}};
   report.table.columns = {"bits", "layer", "name", "op", "step", "noise_var", "stderr", "sqnr_db", "loss_increase"};
+  if (std::isfinite(opt.target_sqnr)) report.table.columns.push_back("bits_for_target");
   for (int b : bits) add_bits_result(opt, graph, pre, b, report);
   report.notes.push_back("noise_var: mean over samples and output elements of Var[y(W+δ) − y(W)], method " +
                          opt.method + ", " + opt.mode + "; loss_increase: layer alone (Gauss–Newton)");
@@ -151,6 +174,10 @@ void add_theory_command(CLI::App& app, Action& action) {
   cmd->add_option("--probes", opt->probes, "Hutchinson probes per large layer (first-order)")
       ->check(CLI::Range(2, 100000))
       ->capture_default_str();
+  cmd->add_option("--target-sqnr", opt->target_sqnr,
+                  "Also report, per layer, the fewest bits (every layer at that width) whose predicted SQNR "
+                  "reaches DB decibels (closed form: noise ∝ Δ², Δ ∝ 1/(2^(b−1)−1))")
+      ->check(CLI::Range(-100.0, 200.0));
   add_seed_option(*cmd, opt->common);
   add_format_option(*cmd, opt->common);
   add_out_option(*cmd, opt->common);

@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/executor.hpp"
-#include "core/onnx_import.hpp"
 #include "core/npy.hpp"
+#include "core/onnx_import.hpp"
 #include "tests/cli/cli_run.hpp"
 
 namespace {
@@ -18,7 +18,7 @@ namespace {
 const std::string kDir = std::string(QREG_SOURCE_DIR) + "/tests/data/onnx/";
 
 nlohmann::json theory_json(const std::vector<std::string>& extra) {
-  std::vector<std::string> args = {"theory", "--model", kDir + "mlp.onnx", "--data", kDir + "mlp_input.npy",
+  std::vector<std::string> args = {"theory",   "--model", kDir + "mlp.onnx", "--data", kDir + "mlp_input.npy",
                                    "--format", "json"};
   args.insert(args.end(), extra.begin(), extra.end());
   const CliRun r = run(args);
@@ -80,6 +80,32 @@ TEST(TheoryCommand, UsageErrors) {
   EXPECT_EQ(run({"theory", "--model", kDir + "mlp.onnx", "--data", kDir + "mlp_input.npy", "--method", "magic"}).rc, 2);
   EXPECT_EQ(run({"theory", "--model", kDir + "mlp.onnx", "--data", kDir + "mlp_input.npy", "--bits", "20"}).rc, 2);
   EXPECT_EQ(run({"theory", "--model", kDir + "missing.onnx", "--data", kDir + "mlp_input.npy"}).rc, 1);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(TheoryCommand, BitsForTargetSqnrReachTheTargetAndNoFewerDo) {
+  // For each layer the reported b must give SQNR ≥ target when the noise is rescaled from the
+  // 8-bit prediction by ((2^7−1)/(2^(b−1)−1))², and b−1 must not (unless b is the floor 2).
+  const double target = 30.0;
+  const auto j = theory_json({"--bits", "8", "--target-sqnr", "30"});
+  for (const auto& l : j["results"][0]["layers"]) {
+    const int b = l["bits_for_target_sqnr"].get<int>();
+    const double noise8 = l["noise_var"].get<double>(), sqnr8 = l["sqnr_db"].get<double>();
+    const double signal = noise8 * std::pow(10.0, sqnr8 / 10.0);
+    auto sqnr_at = [&](int bits) {
+      const double r = 127.0 / (std::ldexp(1.0, bits - 1) - 1.0);
+      return 10.0 * std::log10(signal / (noise8 * r * r));
+    };
+    ASSERT_GE(b, 2);
+    ASSERT_LE(b, 16);
+    EXPECT_GE(sqnr_at(b), target - 1e-9) << l["name"];
+    if (b > 2) {
+      EXPECT_LT(sqnr_at(b - 1), target) << l["name"];
+    }
+  }
 }
 
 }  // namespace
