@@ -98,13 +98,15 @@ CommonOptions common_for(const ReproduceOptions& o, const fs::path& out, const c
 
 int run_reproduce(const ReproduceOptions& opt, Output& io) {
   const Plan plan = make_plan(opt);
+  const std::string bits = opt.bits.empty() ? "32,8,4,2" : opt.bits;
+  if (("," + bits + ",").find(",32,") == std::string::npos && ("," + bits + ",").find(",fp32,") == std::string::npos)
+    throw UsageError("reproduce: --bits must include 32 (theory and simulation use the FP32 model)");
   const fs::path dir(opt.out);
   if (fs::exists(dir) && !fs::is_directory(dir)) throw Error("reproduce: --out " + opt.out + " is not a folder");
   fs::create_directories(dir);
   std::ostringstream sink;  // the sub-commands' console tables: the files hold the results
   Output sub{sink, io.err, false};
   Steps steps(io.err);
-  const std::string bits = opt.bits.empty() ? "32,8,4,2" : opt.bits;
 
   steps.begin(1, "noise: quantization error vs the Δ²/12 model -> noise.json");
   NoiseOptions noise;
@@ -128,6 +130,7 @@ int run_reproduce(const ReproduceOptions& opt, Output& io) {
     t.seeds = plan.seeds;
     t.epochs = plan.epochs;
     t.out_dir = (dir / "train" / model).string();
+    t.resume = true;  // a rerun into the same --out continues interrupted runs and skips finished ones
     t.common = common_for(opt, {}, "table");
     run_train(t, sub);
     summaries.push_back(read_json(dir / "train" / model / "summary.json"));

@@ -1,6 +1,7 @@
 // `qreg reproduce` in-process on a tiny configuration (mlp 16-8-4 on synthetic teacher-student
-// data, 2 epochs, bits 32,8,4,2, 2 seeds, 64 calibration samples, 2e4 noise weights): every result
-// file exists, claims.json holds C1–C5 with allowed verdicts and evidence, C3–C5 are
+// data, 2 epochs, bits 32,8,4,2, 1 seed, 64 calibration samples, 2e4 noise weights): every result
+// file exists, claims.json holds C1–C5 with allowed verdicts and evidence (the same after a rerun
+// into the same folder, which resumes the finished training runs), C3–C5 are
 // inconclusive with one seed (the rule of cli/claims.hpp), and an --out that is a file exits 1.
 // Verdict values themselves depend on the sizes and are not asserted; the claim rules are tested
 // on hand-made documents below, whose expected verdicts follow from the paired-mean ± 2 SE rule.
@@ -81,6 +82,11 @@ TEST(ReproduceCommand, TinyStudyWritesEveryFileAndFiveClaims) {
   }
   EXPECT_NE(r.out.find("C5"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("qreg plot"), std::string::npos) << r.out;
+
+  // A rerun into the same folder skips the finished training runs and gives the same claims.
+  const CliRun again = run(tiny(dir, "1"));
+  ASSERT_EQ(again.rc, 0) << again.err;
+  EXPECT_EQ(read_json(dir / "claims.json").at("claims"), claims.at("claims"));
 }
 
 TEST(ReproduceCommand, OutThatIsAFileExitsOne) {
@@ -92,8 +98,9 @@ TEST(ReproduceCommand, OutThatIsAFileExitsOne) {
   EXPECT_NE(r.err.find("not a folder"), std::string::npos) << r.err;
 }
 
-TEST(ReproduceCommand, BadModelIsUsageError) {
+TEST(ReproduceCommand, BadModelOrBitsWithoutFp32IsUsageError) {
   EXPECT_EQ(run({"reproduce", "--out", test_dir().string(), "--models", "resnet"}).rc, 2);
+  EXPECT_EQ(run({"reproduce", "--out", test_dir().string(), "--bits", "8,4"}).rc, 2);
 }
 
 json summary(const std::vector<std::tuple<int, int, double, double>>& runs) {  // bits, seed, accuracy, gap
