@@ -152,13 +152,16 @@ TEST(Claims, PairedSeedRule) {
 TEST(Claims, NoiseGainRule) {
   auto doc = [](double sqnr6, bool holds2) {
     return json{{"results",
-                 {{{"bits", 8}, {"sqnr_db", 49.9}, {"model_holds", true}},
-                  {{"bits", 6}, {"sqnr_db", sqnr6}, {"model_holds", true}},
+                 {{{"bits", 8}, {"sqnr_db", 49.9}, {"step", 1.0 / 127}, {"model_holds", true}},
+                  {{"bits", 6}, {"sqnr_db", sqnr6}, {"step", 1.0 / 31}, {"model_holds", true}},
                   {{"bits", 2}, {"sqnr_db", 5.0}, {"model_holds", holds2}, {"var_ratio", 1.5}}}}};
   };
-  EXPECT_EQ(qreg::cli::claim_c1(doc(37.86, false))["verdict"], "supported");
+  // Steps 1/127 and 1/31: the Δ²/12 model predicts 20·log10(127/31)/2 = 6.124 dB/bit, so an
+  // SQNR of 49.9 at 8 bits needs 37.65 at 6 bits; a gain of 6.02 (37.86) is 0.104 dB off.
+  EXPECT_EQ(qreg::cli::claim_c1(doc(37.65, false))["verdict"], "supported");
+  EXPECT_EQ(qreg::cli::claim_c1(doc(37.86, false))["verdict"], "not supported");
   EXPECT_EQ(qreg::cli::claim_c1(doc(37.30, false))["verdict"], "not supported");
-  EXPECT_EQ(qreg::cli::claim_c1(doc(37.86, true))["verdict"], "not supported");
+  EXPECT_EQ(qreg::cli::claim_c1(doc(37.65, true))["verdict"], "not supported");
   EXPECT_EQ(qreg::cli::claim_c1(json::object())["verdict"], "inconclusive");
 }
 
