@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "cli/commands.hpp"
+#include "cli/runs.hpp"
 #include "core/bits.hpp"
 #include "core/error.hpp"
 #include "core/parallel.hpp"
@@ -14,16 +15,6 @@
 #include "theory/noise_stats.hpp"
 
 namespace qreg::cli {
-
-struct NoiseOptions {
-  CommonOptions common;
-  std::string dist = "normal";
-  std::string bits = "16,12,8,6,4,3,2";
-  std::int64_t size = 1000000;
-  std::string granularity = "tensor";
-  std::int64_t channels = 64;
-  std::string scheme = "symmetric";
-};
 
 namespace {
 

@@ -7,6 +7,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/model_data.hpp"
+#include "cli/runs.hpp"
 #include "core/bits.hpp"
 #include "core/error.hpp"
 #include "core/graph.hpp"
@@ -14,21 +15,6 @@
 #include "sim/simulator.hpp"
 
 namespace qreg::cli {
-
-struct SimulateOptions {
-  CommonOptions common;
-  ModelOptions model;
-  DataArgs data;
-  std::string bits = "8,4";
-  std::int64_t draws = 64;
-  double target_rse = 0;
-  std::int64_t max_draws = 4096;
-  std::string noise = "uniform";
-  std::string mode = "joint";
-  std::string granularity = "tensor";
-  std::int64_t batch = 512;
-  double confidence = 0.95;
-};
 
 namespace {
 

@@ -7,6 +7,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/model_data.hpp"
+#include "cli/runs.hpp"
 #include "core/bits.hpp"
 #include "core/error.hpp"
 #include "core/parallel.hpp"
@@ -18,18 +19,6 @@
 #include "theory/sqnr.hpp"
 
 namespace qreg::cli {
-
-struct TheoryOptions {
-  CommonOptions common;
-  ModelOptions model;
-  DataArgs data;
-  std::string bits = "8,4";
-  std::string method = "first-order";
-  std::string granularity = "tensor";
-  std::string mode = "joint";
-  int probes = 16;
-  double target_sqnr = std::numeric_limits<double>::quiet_NaN();  // dB; NaN = not asked
-};
 
 namespace {
 

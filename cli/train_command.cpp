@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/model_data.hpp"
+#include "cli/runs.hpp"
 #include "core/bits.hpp"
 #include "core/error.hpp"
 #include "core/models.hpp"
@@ -12,21 +13,6 @@
 #include "train/run_folder.hpp"
 
 namespace qreg::cli {
-
-struct TrainOptions {
-  std::string model;
-  std::string widths = "784,256,256,10";  // built-in mlp
-  std::string data = "fashion-mnist:train", val_data = "fashion-mnist:test", data_dir;
-  std::int64_t train_size = 0, val_size = 0;
-  std::string bits = "32,8", seeds = "1", mode = "qat", granularity = "tensor";
-  std::string optimizer = "sgd", schedule = "constant";
-  int epochs = 10;
-  double lr = 0.05, momentum = 0.9, weight_decay = 0.0;
-  std::int64_t batch = 128, probe_size = 256;
-  std::string out_dir;
-  bool resume = false;
-  CommonOptions common;
-};
 
 namespace {
 

@@ -6,18 +6,11 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/runs.hpp"
 #include "core/error.hpp"
 #include "validate/compare.hpp"
 
 namespace qreg::cli {
-
-struct ValidateOptions {
-  CommonOptions common;
-  std::string predicted, measured, baseline;
-  double tolerance = 0.10;
-  double sigmas = 5.0;
-  bool no_loss = false;
-};
 
 namespace {
 

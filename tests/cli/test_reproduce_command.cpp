@@ -1,0 +1,168 @@
+// `qreg reproduce` in-process on a tiny configuration (mlp 16-8-4 on synthetic teacher-student
+// data, 2 epochs, bits 32,8,4,2, 1 seed, 64 calibration samples, 2e4 noise weights): every result
+// file exists, claims.json holds C1–C5 with allowed verdicts and evidence (the same after a rerun
+// into the same folder, which resumes the finished training runs), C3–C5 are
+// inconclusive with one seed (the rule of cli/claims.hpp), and an --out that is a file exits 1.
+// Verdict values themselves depend on the sizes and are not asserted; the claim rules are tested
+// on hand-made documents below, whose expected verdicts follow from the paired-mean ± 2 SE rule.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cli/claims.hpp"
+#include "tests/cli/cli_run.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::vector<std::string> tiny(const fs::path& out, const std::string& seeds) {
+  return {"reproduce",
+          "--out",
+          out.string(),
+          "--models",
+          "mlp",
+          "--widths",
+          "16,8,4",
+          "--data",
+          "synthetic:n=128,features=16,classes=4,seed=2",
+          "--val-data",
+          "synthetic:n=64,features=16,classes=4,seed=3",
+          "--epochs",
+          "2",
+          "--seeds",
+          seeds,
+          "--samples",
+          "64",
+          "--max-draws",
+          "64",
+          "--noise-size",
+          "20000",
+          "--threads",
+          "1"};
+}
+
+json read_json(const fs::path& p) {
+  std::ifstream is(p);
+  return json::parse(is);
+}
+
+fs::path test_dir() {
+  const fs::path d = fs::path(QREG_BINARY_DIR) / "test_reproduce_command" /
+                     ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  fs::remove_all(d);
+  return d;
+}
+
+TEST(ReproduceCommand, TinyStudyWritesEveryFileAndFiveClaims) {
+  const fs::path dir = test_dir();
+  const CliRun r = run(tiny(dir, "1"));
+  ASSERT_EQ(r.rc, 0) << r.err;
+  for (const char* f :
+       {"noise.json", "train/mlp/summary.json", "train/mlp/mlp_fp32_s1/model.onnx", "train/mlp/mlp_b2_s1/metrics.csv",
+        "theory.json", "simulate.json", "validation.json", "validation.txt", "claims.json"})
+    EXPECT_TRUE(fs::exists(dir / f)) << f;
+  for (int step = 1; step <= 5; ++step)
+    EXPECT_NE(r.err.find("reproduce: [" + std::to_string(step) + "/5]"), std::string::npos) << r.err;
+  const json claims = read_json(dir / "claims.json");
+  ASSERT_EQ(claims.at("claims").size(), 5u);
+  const char* ids[] = {"C1", "C2", "C3", "C4", "C5"};
+  for (std::size_t i = 0; i < 5; ++i) {
+    const json& c = claims["claims"][i];
+    EXPECT_EQ(c.at("id"), ids[i]);
+    const std::string v = c.at("verdict");
+    EXPECT_TRUE(v == "supported" || v == "not supported" || v == "inconclusive") << v;
+    EXPECT_FALSE(c.at("reason").get<std::string>().empty());
+    if (i >= 2) {
+      EXPECT_EQ(v, "inconclusive") << "one seed cannot decide " << ids[i];
+    }
+  }
+  EXPECT_NE(r.out.find("C5"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("qreg plot"), std::string::npos) << r.out;
+
+  // A rerun into the same folder skips the finished training runs and gives the same claims.
+  const CliRun again = run(tiny(dir, "1"));
+  ASSERT_EQ(again.rc, 0) << again.err;
+  EXPECT_EQ(read_json(dir / "claims.json").at("claims"), claims.at("claims"));
+}
+
+TEST(ReproduceCommand, OutThatIsAFileExitsOne) {
+  const fs::path dir = test_dir();
+  fs::create_directories(dir);
+  std::ofstream(dir / "file") << "x";
+  const CliRun r = run(tiny(dir / "file", "1"));
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("not a folder"), std::string::npos) << r.err;
+}
+
+TEST(ReproduceCommand, BadModelOrBitsWithoutFp32IsUsageError) {
+  EXPECT_EQ(run({"reproduce", "--out", test_dir().string(), "--models", "resnet"}).rc, 2);
+  EXPECT_EQ(run({"reproduce", "--out", test_dir().string(), "--bits", "8,4"}).rc, 2);
+}
+
+json summary(const std::vector<std::tuple<int, int, double, double>>& runs) {  // bits, seed, accuracy, gap
+  json s = {{"model", "mlp"}, {"runs", json::array()}};
+  for (const auto& [bits, seed, acc, gap] : runs)
+    s["runs"].push_back(
+        {{"bits", bits}, {"seed", seed}, {"status", "completed"}, {"final_val_accuracy", acc}, {"final_gap", gap}});
+  return s;
+}
+
+// Gaps fp32 0.30/0.32/0.31 vs 8: 0.20/0.21/0.20, 4: 0.10/0.11/0.12, 2: 0.05/0.06/0.04: every paired
+// difference is ≥ 0.05 with SE ≤ 0.01, so C3 and C4 are supported; reversing the order of 4 and 2
+// bits makes gap(4) − gap(2) ≈ −0.06 ± 0.01, not supported.
+TEST(Claims, PairedSeedRule) {
+  const json good = summary({{32, 1, 0.86, 0.30},
+                             {32, 2, 0.86, 0.32},
+                             {32, 3, 0.86, 0.31},
+                             {8, 1, 0.861, 0.20},
+                             {8, 2, 0.862, 0.21},
+                             {8, 3, 0.860, 0.20},
+                             {4, 1, 0.85, 0.10},
+                             {4, 2, 0.85, 0.11},
+                             {4, 3, 0.85, 0.12},
+                             {2, 1, 0.80, 0.05},
+                             {2, 2, 0.80, 0.06},
+                             {2, 3, 0.80, 0.04}});
+  EXPECT_EQ(qreg::cli::claim_c3({good})["verdict"], "supported");
+  EXPECT_EQ(qreg::cli::claim_c4({good})["verdict"], "supported");
+  EXPECT_EQ(qreg::cli::claim_c5({good})["verdict"], "supported");
+  const json bad = summary({{32, 1, 0.86, 0.30},
+                            {32, 2, 0.86, 0.32},
+                            {32, 3, 0.86, 0.31},
+                            {8, 1, 0.84, 0.20},
+                            {8, 2, 0.84, 0.21},
+                            {8, 3, 0.84, 0.20},
+                            {4, 1, 0.85, 0.04},
+                            {4, 2, 0.85, 0.05},
+                            {4, 3, 0.85, 0.06},
+                            {2, 1, 0.80, 0.10},
+                            {2, 2, 0.80, 0.11},
+                            {2, 3, 0.80, 0.12}});
+  EXPECT_EQ(qreg::cli::claim_c4({bad})["verdict"], "not supported");
+  EXPECT_EQ(qreg::cli::claim_c5({bad})["verdict"], "not supported");  // 8-bit loses 2 points
+  const json one_seed = summary({{32, 1, 0.86, 0.30}, {4, 1, 0.85, 0.10}, {2, 1, 0.80, 0.05}});
+  EXPECT_EQ(qreg::cli::claim_c3({one_seed})["verdict"], "inconclusive");
+}
+
+// C1 on hand-made noise rows: SQNR 49.9/37.86 dB at 8/6 bits is 6.02 dB/bit; 6.3 dB/bit is not.
+TEST(Claims, NoiseGainRule) {
+  auto doc = [](double sqnr6, bool holds2) {
+    return json{{"results",
+                 {{{"bits", 8}, {"sqnr_db", 49.9}, {"step", 1.0 / 127}, {"model_holds", true}},
+                  {{"bits", 6}, {"sqnr_db", sqnr6}, {"step", 1.0 / 31}, {"model_holds", true}},
+                  {{"bits", 2}, {"sqnr_db", 5.0}, {"model_holds", holds2}, {"var_ratio", 1.5}}}}};
+  };
+  // Steps 1/127 and 1/31: the Δ²/12 model predicts 20·log10(127/31)/2 = 6.124 dB/bit, so an
+  // SQNR of 49.9 at 8 bits needs 37.65 at 6 bits; a gain of 6.02 (37.86) is 0.104 dB off.
+  EXPECT_EQ(qreg::cli::claim_c1(doc(37.65, false))["verdict"], "supported");
+  EXPECT_EQ(qreg::cli::claim_c1(doc(37.86, false))["verdict"], "not supported");
+  EXPECT_EQ(qreg::cli::claim_c1(doc(37.30, false))["verdict"], "not supported");
+  EXPECT_EQ(qreg::cli::claim_c1(doc(37.65, true))["verdict"], "not supported");
+  EXPECT_EQ(qreg::cli::claim_c1(json::object())["verdict"], "inconclusive");
+}
+
+}  // namespace
