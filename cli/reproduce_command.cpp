@@ -12,6 +12,7 @@
 
 #include "cli/claims.hpp"
 #include "cli/commands.hpp"
+#include "core/parallel.hpp"
 #include "cli/runs.hpp"
 #include "core/error.hpp"
 
@@ -172,6 +173,7 @@ int run_reproduce(const ReproduceOptions& opt, Output& io) {
   Report claims;
   claims.context.command = "reproduce";
   claims.context.seed = opt.seed;
+  claims.context.threads = ThreadScope(opt.threads).threads();
   auto list =
       nlohmann::json::array({claim_c1(read_json(dir / "noise.json")), claim_c2(read_json(dir / "validation.json")),
                              claim_c3(summaries), claim_c4(summaries), claim_c5(summaries)});
