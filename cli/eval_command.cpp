@@ -28,7 +28,10 @@ nlohmann::json layer_steps_json(const Graph& graph, const QuantizedGraphParams& 
   auto layers = nlohmann::json::array();
   for (std::size_t l = 0; l < q.layers.size(); ++l) {
     const Node& node = graph.nodes[static_cast<std::size_t>(q.layers[l])];
-    layers.push_back({{"index", l}, {"name", node.name}, {"op", op_name(node.op)}, {"step", q.steps[l].size() == 1 ? nlohmann::json(q.steps[l][0]) : nlohmann::json(q.steps[l])}});
+    layers.push_back({{"index", l},
+                      {"name", node.name},
+                      {"op", op_name(node.op)},
+                      {"step", q.steps[l].size() == 1 ? nlohmann::json(q.steps[l][0]) : nlohmann::json(q.steps[l])}});
   }
   return layers;
 }
@@ -47,8 +50,11 @@ int run_eval(const EvalOptions& opt, Output& io) {
   Report report;
   report.context.command = "eval";
   report.context.threads = threads.threads();
-  report.document = {{"model", opt.model.model}, {"data", data.name}, {"samples", data.size()},
-                     {"granularity", opt.granularity}, {"scheme", opt.scheme}};
+  report.document = {{"model", opt.model.model},
+                     {"data", data.name},
+                     {"samples", data.size()},
+                     {"granularity", opt.granularity},
+                     {"scheme", opt.scheme}};
   report.table.columns = {"bits", "accuracy", "loss", "d_accuracy", "d_loss"};
   auto results = nlohmann::json::array();
   const EvalResult fp32 = evaluate(graph, graph.values, data, opt.batch);
@@ -57,7 +63,9 @@ int run_eval(const EvalOptions& opt, Output& io) {
     const QuantizedGraphParams q = quantize_graph(graph, graph.values, cfg);
     const EvalResult r = bits == kFloatBits ? fp32 : evaluate(graph, q.values, data, opt.batch);
     report.table.add_row({bits_label(bits), r.accuracy, r.loss, r.accuracy - fp32.accuracy, r.loss - fp32.loss});
-    results.push_back({{"bits", bits}, {"accuracy", r.accuracy}, {"loss", r.loss},
+    results.push_back({{"bits", bits},
+                       {"accuracy", r.accuracy},
+                       {"loss", r.loss},
                        {"layers", bits == kFloatBits ? nlohmann::json::array() : layer_steps_json(graph, q)}});
   }
   report.document["results"] = results;

@@ -16,8 +16,8 @@ void add_data_options(CLI::App& cmd, DataArgs& opt) {
                  "Data: fashion-mnist[:train|test], PATH.npy (float32 N×C×H×W or N×F), or "
                  "synthetic:n=N,features=F,classes=C,seed=S")
       ->capture_default_str();
-  cmd.add_option("--data-dir", opt.data_dir, "Fashion-MNIST folder (default $QREG_DATA_DIR or " +
-                                                 std::string(kDefaultDataDir) + ")");
+  cmd.add_option("--data-dir", opt.data_dir,
+                 "Fashion-MNIST folder (default $QREG_DATA_DIR or " + std::string(kDefaultDataDir) + ")");
   cmd.add_option("--labels", opt.labels, "Labels for a .npy data file (int64 .npy)");
   cmd.add_option("--samples", opt.samples, "Use the first N samples (0 = all)")
       ->check(CLI::NonNegativeNumber)

@@ -14,14 +14,14 @@ namespace qreg::cli {
 inline constexpr std::int64_t kDefaultCalibrationSamples = 256;
 
 struct ModelOptions {
-  std::string model;            // PATH.onnx, or a built-in: mlp | cnn
+  std::string model;             // PATH.onnx, or a built-in: mlp | cnn
   std::uint64_t model_seed = 1;  // initialisation seed of a built-in model
 };
 
 struct DataArgs {
   std::string data = "fashion-mnist:test";
-  std::string data_dir;     // overrides $QREG_DATA_DIR
-  std::string labels;       // labels .npy for a .npy data spec
+  std::string data_dir;      // overrides $QREG_DATA_DIR
+  std::string labels;        // labels .npy for a .npy data spec
   std::int64_t samples = 0;  // first N samples; 0 = all
 };
 

@@ -12,9 +12,9 @@
 
 #include "cli/claims.hpp"
 #include "cli/commands.hpp"
-#include "core/parallel.hpp"
 #include "cli/runs.hpp"
 #include "core/error.hpp"
+#include "core/parallel.hpp"
 
 namespace qreg::cli {
 

@@ -26,8 +26,8 @@ Tensor slice_batch(const Graph& graph, const Tensor& inputs, std::int64_t begin,
   const std::int64_t per = numel(graph.input_shape);
   Shape shape{end - begin};
   shape.insert(shape.end(), graph.input_shape.begin(), graph.input_shape.end());
-  return Tensor(std::move(shape), std::span<const float>(inputs.data() + begin * per,
-                                                         static_cast<std::size_t>((end - begin) * per)));
+  return Tensor(std::move(shape),
+                std::span<const float>(inputs.data() + begin * per, static_cast<std::size_t>((end - begin) * per)));
 }
 
 struct ChunkResult {

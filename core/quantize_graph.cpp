@@ -57,8 +57,8 @@ std::vector<std::pair<int, int>> quantized_layers(const Graph& graph) {
       throw Error("quantize_graph: parameter '" + param.name + "' has no owning node");
     const Node& node = graph.nodes[static_cast<std::size_t>(param.node)];
     if (node.op != OpType::Gemm && node.op != OpType::MatMul && node.op != OpType::Conv)
-      throw Error("quantize_graph: weight '" + param.name + "' belongs to " + op_name(node.op) + " node '" +
-                  node.name + "', which is not quantized (only Gemm, MatMul, Conv)");
+      throw Error("quantize_graph: weight '" + param.name + "' belongs to " + op_name(node.op) + " node '" + node.name +
+                  "', which is not quantized (only Gemm, MatMul, Conv)");
     if (weight_of[static_cast<std::size_t>(param.node)] >= 0)
       throw Error("quantize_graph: node '" + node.name + "' has two weights");
     weight_of[static_cast<std::size_t>(param.node)] = static_cast<int>(p);

@@ -39,7 +39,8 @@ void write_labels_npy(const fs::path& path, const std::vector<std::int64_t>& lab
 class EvalCommand : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("qreg_eval_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
+    dir_ =
+        fs::temp_directory_path() / ("qreg_eval_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
     fs::create_directories(dir_);
     const qreg::Tensor logits = qreg::read_npy_float(kDir + "mlp_output.npy");  // PyTorch's
     const std::int64_t n = logits.dim(0), c = logits.dim(1);
@@ -87,13 +88,14 @@ TEST_F(EvalCommand, Fp32MatchesPytorchAccuracyAndLoss) {
 }
 
 TEST_F(EvalCommand, BadInputsGiveOneLineErrors) {
-  const CliRun bits = run({"eval", "--model", kDir + "mlp.onnx", "--data", kDir + "mlp_input.npy", "--labels", labels_,
-                           "--bits", "1"});
+  const CliRun bits =
+      run({"eval", "--model", kDir + "mlp.onnx", "--data", kDir + "mlp_input.npy", "--labels", labels_, "--bits", "1"});
   EXPECT_EQ(bits.rc, 2) << bits.err;
   const CliRun missing = run({"eval", "--model", kDir + "none.onnx", "--data", kDir + "mlp_input.npy"});
   EXPECT_EQ(missing.rc, 1);
   EXPECT_NE(missing.err.find("none.onnx"), std::string::npos) << missing.err;
-  const CliRun shape = run({"eval", "--model", kDir + "cnn.onnx", "--data", kDir + "mlp_input.npy", "--labels", labels_});
+  const CliRun shape =
+      run({"eval", "--model", kDir + "cnn.onnx", "--data", kDir + "mlp_input.npy", "--labels", labels_});
   EXPECT_EQ(shape.rc, 1);
   EXPECT_NE(shape.err.find("do not fit the model input"), std::string::npos) << shape.err;
   const CliRun unlabeled = run({"eval", "--model", kDir + "mlp.onnx", "--data", kDir + "mlp_input.npy"});
