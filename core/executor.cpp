@@ -30,10 +30,10 @@ Executor::Executor(const Graph& graph) : graph_(graph) {
     const Shape& out = graph.value_shapes[idx(node.output)];
     if (node.op == OpType::Conv) {
       const Shape& w = graph.values[idx(node.params.at(0))].shape();
-      state_[i].geom = ops::window_geom(node, in, out, w[2], w[3]);
+      state_[i].geom = window_geom(node, in, out, w[2], w[3]);
     } else if (node.op == OpType::MaxPool || node.op == OpType::AveragePool) {
       const auto k = node.attrs.get_ints("kernel_shape", {1, 1});
-      state_[i].geom = ops::window_geom(node, in, out, k.at(0), k.at(1));
+      state_[i].geom = window_geom(node, in, out, k.at(0), k.at(1));
     }
   }
 }

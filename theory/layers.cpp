@@ -14,6 +14,7 @@
 // independence (mean-field) is wrong.
 #include "theory/layers.hpp"
 
+#include "core/im2col.hpp"
 #include "core/named_enum.hpp"
 #include "core/quantize_graph.hpp"
 
@@ -34,39 +35,11 @@ using CMap = Eigen::Map<const RowMat>;
 
 std::size_t sz(std::int64_t v) { return static_cast<std::size_t>(v); }
 
-/// Conv geometry of a layer (per-sample [C, H, W] -> [O, Ho, Wo]).
-struct ConvGeom {
-  std::int64_t C, H, W, O, Ho, Wo, kh, kw, sh, sw, pt, pl, dh, dw, groups;
-  std::int64_t P() const { return Ho * Wo; }
-  std::int64_t Kg() const { return C / groups * kh * kw; }
-};
-
-ConvGeom conv_geom(const Graph& graph, const QuantLayer& layer) {
-  const Node& node = graph.nodes[sz(layer.node)];
-  const Shape& in = graph.value_shapes[sz(layer.input)];
-  const Shape& out = graph.value_shapes[sz(layer.output)];
+/// Conv geometry of a layer (per-sample [C, H, W] -> [O, Ho, Wo]), as the engine computes it.
+WindowGeom conv_geom(const Graph& graph, const QuantLayer& layer) {
   const Shape& w = graph.values[sz(layer.weight)].shape();
-  const auto s = node.attrs.get_ints("strides", {1, 1});
-  const auto p = node.attrs.get_ints("pads", {0, 0, 0, 0});
-  const auto d = node.attrs.get_ints("dilations", {1, 1});
-  const auto g = node.attrs.get_ints("group", {1});
-  return {in[0], in[1], in[2], out[0], out[1], out[2], w[2], w[3], s[0], s[1], p[0], p[1], d[0], d[1], g[0]};
-}
-
-/// col [C·kh·kw, P] of one sample x [C, H, W] (zero padding).
-void im2col(const ConvGeom& g, const float* x, float* col) {
-  std::int64_t row = 0;
-  for (std::int64_t c = 0; c < g.C; ++c)
-    for (std::int64_t ky = 0; ky < g.kh; ++ky)
-      for (std::int64_t kx = 0; kx < g.kw; ++kx, ++row)
-        for (std::int64_t oy = 0; oy < g.Ho; ++oy) {
-          const std::int64_t iy = oy * g.sh + ky * g.dh - g.pt;
-          float* dst = col + row * g.P() + oy * g.Wo;
-          for (std::int64_t ox = 0; ox < g.Wo; ++ox) {
-            const std::int64_t ix = ox * g.sw + kx * g.dw - g.pl;
-            dst[ox] = (iy >= 0 && iy < g.H && ix >= 0 && ix < g.W) ? x[(c * g.H + iy) * g.W + ix] : 0.0f;
-          }
-        }
+  return window_geom(graph.nodes[sz(layer.node)], graph.value_shapes[sz(layer.input)],
+                     graph.value_shapes[sz(layer.output)], w[2], w[3]);
 }
 
 /// Runs f(n) for every sample in parallel; f writes only its own sample's slots.
@@ -152,7 +125,7 @@ std::vector<LayerNoise> weight_noise(const Graph& graph, const ParamSet& params,
 }
 
 ConvPatches conv_patches(const Graph& graph, const QuantLayer& layer, const float* x) {
-  const ConvGeom geo = conv_geom(graph, layer);
+  const WindowGeom geo = conv_geom(graph, layer);
   ConvPatches out;
   out.rows = geo.C * geo.kh * geo.kw;
   out.positions = geo.P();
@@ -196,7 +169,7 @@ void per_sample_weight_grad_norms(const Graph& graph, const QuantLayer& layer, c
     });
     return;
   }
-  const ConvGeom geo = conv_geom(graph, layer);
+  const WindowGeom geo = conv_geom(graph, layer);
   const std::int64_t K = geo.C * geo.kh * geo.kw, Kg = geo.Kg(), Og = geo.O / geo.groups, P = geo.P();
   per_sample(N, [&](std::int64_t n) {
     std::vector<float> col(sz(K * P));
@@ -220,7 +193,7 @@ void per_sample_input_norms(const Graph& graph, const QuantLayer& layer, const T
     });
     return;
   }
-  const ConvGeom geo = conv_geom(graph, layer);
+  const WindowGeom geo = conv_geom(graph, layer);
   const std::int64_t K = geo.C * geo.kh * geo.kw, Kg = geo.Kg(), Og = geo.O / geo.groups, P = geo.P();
   per_sample(N, [&](std::int64_t n) {
     std::vector<float> col(sz(K * P));

@@ -15,59 +15,7 @@ constexpr std::int64_t kConvChunk = 8;  // samples per parallel task
 // otherwise backward recomputes it per sample.
 constexpr std::int64_t kColBudget = std::int64_t{64} << 20;
 
-/// Output indices o in [0, count) with 0 <= o·stride + offset < size, as [lo, hi).
-std::pair<std::int64_t, std::int64_t> valid_range(std::int64_t offset, std::int64_t stride, std::int64_t size,
-                                                  std::int64_t count) {
-  const std::int64_t lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
-  const std::int64_t hi = size - offset <= 0 ? 0 : (size - offset + stride - 1) / stride;
-  return {std::min(lo, count), std::clamp(hi, std::min(lo, count), count)};
-}
-
-/// Gathers (scatter-adds when `add`) between x_n [C, H, W] and col_n [C·kh·kw, P].
-template <bool kAdd>
-void im2col_impl(const WindowGeom& g, const float* x_in, float* col_in, float* x_out, const float* col_out) {
-  std::int64_t row = 0;
-  for (std::int64_t c = 0; c < g.C; ++c)
-    for (std::int64_t ky = 0; ky < g.kh; ++ky)
-      for (std::int64_t kx = 0; kx < g.kw; ++kx, ++row) {
-        const std::int64_t offy = ky * g.dh - g.pt, offx = kx * g.dw - g.pl;
-        const auto [xlo, xhi] = valid_range(offx, g.sw, g.W, g.Wo);
-        for (std::int64_t oy = 0; oy < g.Ho; ++oy) {
-          const std::int64_t iy = oy * g.sh + offy;
-          const std::int64_t base = row * g.P() + oy * g.Wo;
-          const bool inside = iy >= 0 && iy < g.H;
-          if constexpr (kAdd) {
-            if (!inside) continue;
-            float* xr = x_out + (c * g.H + iy) * g.W + offx;
-            for (std::int64_t ox = xlo; ox < xhi; ++ox) xr[ox * g.sw] += col_out[base + ox];
-          } else {
-            float* dst = col_in + base;
-            if (!inside) {
-              std::fill(dst, dst + g.Wo, 0.0f);
-              continue;
-            }
-            const float* xr = x_in + (c * g.H + iy) * g.W + offx;
-            std::fill(dst, dst + xlo, 0.0f);
-            for (std::int64_t ox = xlo; ox < xhi; ++ox) dst[ox] = xr[ox * g.sw];
-            std::fill(dst + xhi, dst + g.Wo, 0.0f);
-          }
-        }
-      }
-}
-
-void im2col(const WindowGeom& g, const float* x, float* col) { im2col_impl<false>(g, x, col, nullptr, nullptr); }
-void col2im_add(const WindowGeom& g, const float* col, float* x) { im2col_impl<true>(g, nullptr, nullptr, x, col); }
-
 }  // namespace
-
-WindowGeom window_geom(const Node& node, const Shape& in, const Shape& out, std::int64_t kh, std::int64_t kw) {
-  const auto s = node.attrs.get_ints("strides", {1, 1});
-  const auto p = node.attrs.get_ints("pads", {0, 0, 0, 0});
-  const auto d = node.attrs.get_ints("dilations", {1, 1});
-  const auto groups = node.op == OpType::Conv ? node.attrs.get_ints("group", {1})[0] : 1;
-  QREG_ASSERT(in.size() == 3 && out.size() == 3, "window ops run on [C, H, W] (checked by finalize)");
-  return {in[0], in[1], in[2], out[0], out[1], out[2], kh, kw, s[0], s[1], p[0], p[1], d[0], d[1], groups};
-}
 
 void conv_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y, NodeState& st) {
   const WindowGeom& g = st.geom;

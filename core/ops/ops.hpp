@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/graph.hpp"
+#include "core/im2col.hpp"  // WindowGeom, window_geom, im2col
 #include "core/tensor.hpp"
 
 namespace qreg::ops {
@@ -46,14 +47,6 @@ void for_chunks(std::int64_t n, std::int64_t chunk, F&& f) {
 void ensure_shape(Tensor& t, const Shape& shape);
 /// [n, per_sample...]
 Shape batched(std::int64_t n, const Shape& per_sample);
-
-/// Geometry of a 2-D window op (Conv, MaxPool, AveragePool) on per-sample [C, H, W] -> [O, Ho, Wo].
-struct WindowGeom {
-  std::int64_t C, H, W, O, Ho, Wo, kh, kw, sh, sw, pt, pl, dh, dw, groups;
-  std::int64_t P() const { return Ho * Wo; }                // output positions
-  std::int64_t Kg() const { return C / groups * kh * kw; }  // im2col rows per group
-};
-WindowGeom window_geom(const Node& node, const Shape& in, const Shape& out, std::int64_t kh, std::int64_t kw);
 
 /// Per-node scratch kept between passes (reused when the batch size repeats).
 struct NodeState {

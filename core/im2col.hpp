@@ -1,0 +1,26 @@
+// Patch extraction for 2-D window ops (Conv, MaxPool, AveragePool): the geometry of a window op
+// and im2col / col2im on one sample. Shared by the engine's conv and by theory's per-sample
+// weight-gradient norms, so both read patches the same way.
+#pragma once
+
+#include <cstdint>
+
+#include "core/graph.hpp"
+
+namespace qreg {
+
+/// Geometry of a 2-D window op on per-sample [C, H, W] -> [O, Ho, Wo].
+struct WindowGeom {
+  std::int64_t C, H, W, O, Ho, Wo, kh, kw, sh, sw, pt, pl, dh, dw, groups;
+  std::int64_t P() const { return Ho * Wo; }                // output positions
+  std::int64_t Kg() const { return C / groups * kh * kw; }  // im2col rows per group
+};
+/// From the node's strides/pads/dilations/group and its per-sample input and output shapes.
+WindowGeom window_geom(const Node& node, const Shape& in, const Shape& out, std::int64_t kh, std::int64_t kw);
+
+/// col [C·kh·kw, P] of one sample x [C, H, W], zero padding.
+void im2col(const WindowGeom& g, const float* x, float* col);
+/// x [C, H, W] += the patches of col [C·kh·kw, P] scattered back (the adjoint of im2col).
+void col2im_add(const WindowGeom& g, const float* col, float* x);
+
+}  // namespace qreg
