@@ -70,8 +70,8 @@ TEST_F(TrainCommand, SweepWritesRunFoldersAndSummaryAndResumes) {
   const CliRun again = run(args({"--bits", "32,4", "--seeds", "1,2", "--resume"}));
   ASSERT_EQ(again.rc, 0) << again.err;
   EXPECT_EQ(again.err.find("epoch"), std::string::npos) << again.err;  // nothing retrained
-  const auto summary = read_json(dir_ / "summary.json");  // kept alive: the loop iterates inside it
-  for (const auto& run : summary.at("runs")) EXPECT_TRUE(run.at("skipped").get<bool>());
+  const auto resumed = read_json(dir_ / "summary.json");  // kept alive: the loop iterates inside it
+  for (const auto& run : resumed.at("runs")) EXPECT_TRUE(run.at("skipped").get<bool>());
 }
 
 TEST_F(TrainCommand, DivergingRunIsReportedAndTheSweepContinues) {
