@@ -34,6 +34,7 @@ struct TrainOptions {
   std::int64_t batch = 128, probe_size = 256;
   std::string out_dir;
   bool resume = false;
+  bool predict = true;  // theory's first-order noise prediction per epoch (cli/noise_predictor.hpp)
   CommonOptions common;
 };
 

@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/model_data.hpp"
+#include "cli/noise_predictor.hpp"
 #include "cli/runs.hpp"
 #include "core/bits.hpp"
 #include "core/error.hpp"
@@ -102,6 +103,7 @@ int run_train(const TrainOptions& opt, Output& io) {
                   {"val_data", val_data.name},
                   {"val_samples", val_data.size()}};
       const Graph graph = build_model(opt, useed);  // built-in models: initialised from the run's seed
+      if (opt.predict) req.predict_noise = first_order_noise_predictor(graph, val_data, opt.probe_size);
       const RunOutcome o = run_in_folder(req, graph, train_data, val_data, io.err);
       const char* mode = train_mode_name(req.config.weights.mode);
       const std::string label = bits == kFloatBits ? "fp32" : mode;
@@ -169,6 +171,9 @@ void add_train_command(CLI::App& app, Action& action) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--out", opt->out_dir, "Sweep folder: one sub-folder per run, summary.csv/json")->required();
+  cmd->add_flag("!--no-predict", opt->predict,
+                "Skip theory's per-epoch first-order prediction of each layer's probe noise "
+                "(metrics column l<k>_predicted_noise_var)");
   cmd->add_flag("--resume", opt->resume, "Continue interrupted runs from their checkpoints; skip finished ones");
   add_format_option(*cmd, opt->common);
   add_threads_option(*cmd, opt->common);

@@ -19,7 +19,7 @@ struct LayerProbe {
   std::vector<float> step;                     // Δ per group (1 per tensor or per output channel); 0 for bits 32
   double weight_noise_var = 0.0;               // measured Var(q(w) − w) over the layer's weights (mean square)
   double noise_var = 0.0;                      // measured mean (y_q − y_f)² at the layer output
-  std::optional<double> predicted_noise_var;   // theory's first-order value: filled by validate, not train
+  std::optional<double> predicted_noise_var;   // theory's first-order value (the caller's predictor; run_folder.hpp)
   float weight_min = 0.0f, weight_max = 0.0f;  // range of the shadow weights
 };
 

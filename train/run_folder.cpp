@@ -48,6 +48,14 @@ void save_all(const RunRequest& req, const Checkpoint& ckpt) {
   save_checkpoint(req.dir / "checkpoint.bin", ckpt);
 }
 
+void add_prediction(const NoisePredictor& predict, TrainState& s) {
+  std::vector<LayerProbe>& layers = s.metrics.back().layers;
+  const std::vector<double> predicted = predict(s.params, layers);
+  if (predicted.empty()) return;
+  QREG_ASSERT(predicted.size() == layers.size(), "train: the noise predictor returned the wrong number of layers");
+  for (std::size_t l = 0; l < layers.size(); ++l) layers[l].predicted_noise_var = predicted[l];
+}
+
 }  // namespace
 
 RunOutcome run_in_folder(const RunRequest& req, const Graph& graph, const Dataset& train_data, const Dataset& val_data,
@@ -76,6 +84,7 @@ RunOutcome run_in_folder(const RunRequest& req, const Graph& graph, const Datase
   }
   int this_call = 0;
   train(graph, train_data, val_data, req.config, ckpt.state, [&](const TrainState& s) {
+    if (req.predict_noise) add_prediction(req.predict_noise, ckpt.state);
     // The model file comes before the checkpoint that marks the run completed, so a run that a
     // resume skips always has its model.onnx.
     if (s.status == RunStatus::Completed)

@@ -7,8 +7,10 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <iosfwd>
 #include <string>
+#include <vector>
 
 #include "core/report.hpp"
 #include "train/trainer.hpp"
@@ -25,13 +27,21 @@ struct RunOutcome {
   std::string note;
 };
 
+/// Theory's predicted noise variance per quantized layer (graph order) for the shadow weights
+/// after an epoch and the steps Δ the probe measured (`layers`); an empty result means "no
+/// prediction" (e.g. bits 32). train may not include theory (DESIGN.md layering): the caller
+/// supplies the predictor. It must be deterministic so that a resumed run matches.
+using NoisePredictor =
+    std::function<std::vector<double>(const ParamSet& shadow, const std::vector<LayerProbe>& layers)>;
+
 struct RunRequest {
   std::filesystem::path dir;  // the run folder (created; its parent must exist)
   TrainConfig config;
-  RunContext context;   // opens every metrics file
-  nlohmann::json info;  // model, data, ... stored in metrics.json under "run"
-  bool resume = false;  // continue from dir/checkpoint.bin; skip a finished run
-  int max_epochs = 0;   // stop after this many epochs in this call (0: none); simulates an interruption
+  RunContext context;            // opens every metrics file
+  nlohmann::json info;           // model, data, ... stored in metrics.json under "run"
+  bool resume = false;           // continue from dir/checkpoint.bin; skip a finished run
+  int max_epochs = 0;            // stop after this many epochs in this call (0: none); simulates an interruption
+  NoisePredictor predict_noise;  // optional: fills each epoch's LayerProbe::predicted_noise_var
 };
 
 /// Runs (or resumes) one training run. Throws UsageError when the folder already holds a
