@@ -148,6 +148,28 @@ TEST(Claims, PairedSeedRule) {
   EXPECT_EQ(qreg::cli::claim_c3({one_seed})["verdict"], "inconclusive");
 }
 
+// A 2-bit run set that did not train (accuracy 0.17 against FP32's 0.86: 69 points lower, the
+// limit is 10) has a tiny gap; C3/C4's 2-bit tests become inconclusive with the reason, while the
+// 4-bit ones (1 point lower) still decide. Same gaps as `good` above, where C3 is supported.
+TEST(Claims, UnderfitRunsAreNotEvidenceOfRegularization) {
+  const json s = summary({{32, 1, 0.86, 0.30},
+                          {32, 2, 0.86, 0.32},
+                          {32, 3, 0.86, 0.31},
+                          {4, 1, 0.85, 0.10},
+                          {4, 2, 0.85, 0.11},
+                          {4, 3, 0.85, 0.12},
+                          {2, 1, 0.17, 0.05},
+                          {2, 2, 0.16, 0.06},
+                          {2, 3, 0.18, 0.04}});
+  const json c3 = qreg::cli::claim_c3({s});
+  EXPECT_EQ(c3["verdict"], "inconclusive");
+  ASSERT_EQ(c3["evidence"].size(), 2u);
+  EXPECT_EQ(c3["evidence"][0]["verdict"], "supported");  // fp32 vs 4
+  EXPECT_EQ(c3["evidence"][1]["verdict"], "inconclusive");
+  EXPECT_TRUE(c3["evidence"][1].value("underfit", false));
+  EXPECT_NE(c3["reason"].get<std::string>().find("2-bit runs did not train"), std::string::npos) << c3["reason"];
+}
+
 // C1 on hand-made noise rows: SQNR 49.9/37.86 dB at 8/6 bits is 6.02 dB/bit; 6.3 dB/bit is not.
 TEST(Claims, NoiseGainRule) {
   auto doc = [](double sqnr6, bool holds2) {
