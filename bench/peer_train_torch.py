@@ -1,13 +1,19 @@
 #!/usr/bin/python3
-"""PyTorch peer for bench_engine's train step: samples/s of one SGD step (forward, cross-entropy,
-backward, update) of the MLP 784-256-256-10 and the small CNN at batch 128, FP32, and the same
-with PyTorch's FakeQuantize on the weights (8-bit QAT). Run with Debian's python3-torch:
+"""PyTorch peer for qreg's train step: samples/s of one SGD step (forward, cross-entropy,
+backward, update) of the MLP 784-256-256-10 and the small CNN at batch 128 on Fashion-MNIST-shaped
+inputs, FP32; with PyTorch's FakeQuantize on the weights (8-bit per-tensor symmetric QAT); and
+with a manual straight-through quantizer (w + (q(w) − w).detach(), q as qreg's: Δ = max|w|/127).
+Run with Debian's python3-torch (scripts/setup-debian --peers, which also installs OpenBLAS:
+Debian's torch calls libblas.so.3, the reference BLAS unless OpenBLAS provides it):
 
-    OPENBLAS_CORETYPE=Haswell /usr/bin/python3 bench/peer_train_torch.py [threads]
+    OPENBLAS_CORETYPE=Haswell /usr/bin/python3 bench/peer_train_torch.py [torch_threads]
 
-Prints medians of 5 repetitions of 50 steps each. Compare with bench_engine's BM_MlpTrainStep /
-BM_CnnTrainStep on the same machine and thread count.
+torch's own thread pool defaults to 1 thread: OpenBLAS already runs its GEMMs on every core, so
+the thread budget is the machine's (compare with qreg at --threads = cores). Prints the BLAS in
+use, a 1024³ sgemm rate and medians of 5 repetitions of 50 steps each. Compare with bench_engine
+and bench_train in the same session.
 """
+import os
 import statistics
 import sys
 import time
@@ -50,6 +56,51 @@ class FakeQuantWeights(nn.Module):
         return x
 
 
+class SteWeights(nn.Module):
+    """Wraps a model so Linear/Conv weights are q(w) in the forward and pass gradients straight through."""
+
+    def __init__(self, model, bits=8):
+        super().__init__()
+        self.model = model
+        self.qmax = 2 ** (bits - 1) - 1
+
+    def quant(self, w):
+        step = w.detach().abs().max() / self.qmax
+        q = torch.clamp(torch.round(w.detach() / step), -self.qmax, self.qmax) * step
+        return w + (q - w.detach())
+
+    def forward(self, x):
+        for m in self.model.modules():
+            if isinstance(m, nn.Linear):
+                x = F.linear(x, self.quant(m.weight), m.bias)
+            elif isinstance(m, nn.Conv2d):
+                x = F.conv2d(x, self.quant(m.weight), m.bias, padding=1)
+            elif isinstance(m, (nn.ReLU, nn.MaxPool2d, nn.Flatten)):
+                x = m(x)
+        return x
+
+
+def blas_rate():
+    a = torch.rand(1024, 1024)
+    b = torch.rand(1024, 1024)
+    a @ b
+    times = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t0)
+    return 2 * 1024 ** 3 / statistics.median(times) / 1e9
+
+
+def blas_library():
+    try:
+        with open("/proc/self/maps") as maps:
+            libs = {line.split()[-1] for line in maps if "blas" in line}
+        return ", ".join(sorted(libs)) or "unknown"
+    except OSError:
+        return "unknown"
+
+
 def bench(model, steps=50, reps=5):
     torch.manual_seed(0)
     x = torch.rand(128, 1, 28, 28)
@@ -67,12 +118,16 @@ def bench(model, steps=50, reps=5):
 
 
 def main():
-    threads = int(sys.argv[1]) if len(sys.argv) > 1 else 2
+    threads = int(sys.argv[1]) if len(sys.argv) > 1 else 1
     torch.set_num_threads(threads)
-    print(f"torch {torch.__version__}, {threads} thread(s), batch 128, samples/s (median of 5)")
+    rate = blas_rate()
+    print(f"torch {torch.__version__}, torch threads {threads}, BLAS {blas_library()} "
+          f"(OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}), sgemm 1024^3 {rate:.1f} GFLOP/s")
+    print("batch 128, samples/s (median of 5)")
     for name, make in (("mlp", mlp), ("cnn", cnn)):
         print(f"{name} fp32       {bench(make()):10.0f}")
         print(f"{name} fakequant8 {bench(FakeQuantWeights(make())):10.0f}")
+        print(f"{name} ste8       {bench(SteWeights(make())):10.0f}")
 
 
 if __name__ == "__main__":
