@@ -17,9 +17,10 @@ std::pair<std::int64_t, std::int64_t> valid_range(std::int64_t offset, std::int6
   return {std::min(lo, count), std::clamp(hi, std::min(lo, count), count)};
 }
 
-/// Gathers (scatter-adds when `add`) between x_n [C, H, W] and col_n [C·kh·kw, P].
+/// Gathers (scatter-adds when `add`) between x_n [C, H, W] and col_n [C·kh·kw, P] (row stride ld).
 template <bool kAdd>
-void im2col_impl(const WindowGeom& g, const float* x_in, float* col_in, float* x_out, const float* col_out) {
+void im2col_impl(const WindowGeom& g, std::int64_t ld, const float* x_in, float* col_in, float* x_out,
+                 const float* col_out) {
   std::int64_t row = 0;
   for (std::int64_t c = 0; c < g.C; ++c)
     for (std::int64_t ky = 0; ky < g.kh; ++ky)
@@ -28,7 +29,7 @@ void im2col_impl(const WindowGeom& g, const float* x_in, float* col_in, float* x
         const auto [xlo, xhi] = valid_range(offx, g.sw, g.W, g.Wo);
         for (std::int64_t oy = 0; oy < g.Ho; ++oy) {
           const std::int64_t iy = oy * g.sh + offy;
-          const std::int64_t base = row * g.P() + oy * g.Wo;
+          const std::int64_t base = row * ld + oy * g.Wo;
           const bool inside = iy >= 0 && iy < g.H;
           if constexpr (kAdd) {
             if (!inside) continue;
@@ -42,7 +43,10 @@ void im2col_impl(const WindowGeom& g, const float* x_in, float* col_in, float* x
             }
             const float* xr = x_in + (c * g.H + iy) * g.W + offx;
             std::fill(dst, dst + xlo, 0.0f);
-            for (std::int64_t ox = xlo; ox < xhi; ++ox) dst[ox] = xr[ox * g.sw];
+            if (g.sw == 1)  // the common case: a contiguous run of the input row
+              std::copy(xr + xlo, xr + xhi, dst + xlo);
+            else
+              for (std::int64_t ox = xlo; ox < xhi; ++ox) dst[ox] = xr[ox * g.sw];
             std::fill(dst + xhi, dst + g.Wo, 0.0f);
           }
         }
@@ -51,8 +55,12 @@ void im2col_impl(const WindowGeom& g, const float* x_in, float* col_in, float* x
 
 }  // namespace
 
-void im2col(const WindowGeom& g, const float* x, float* col) { im2col_impl<false>(g, x, col, nullptr, nullptr); }
-void col2im_add(const WindowGeom& g, const float* col, float* x) { im2col_impl<true>(g, nullptr, nullptr, x, col); }
+void im2col(const WindowGeom& g, const float* x, float* col, std::int64_t ld) {
+  im2col_impl<false>(g, ld, x, col, nullptr, nullptr);
+}
+void col2im_add(const WindowGeom& g, const float* col, float* x, std::int64_t ld) {
+  im2col_impl<true>(g, ld, nullptr, nullptr, x, col);
+}
 
 WindowGeom window_geom(const Node& node, const Shape& in, const Shape& out, std::int64_t kh, std::int64_t kw) {
   const auto s = node.attrs.get_ints("strides", {1, 1});

@@ -18,9 +18,12 @@ struct WindowGeom {
 /// From the node's strides/pads/dilations/group and its per-sample input and output shapes.
 WindowGeom window_geom(const Node& node, const Shape& in, const Shape& out, std::int64_t kh, std::int64_t kw);
 
-/// col [C·kh·kw, P] of one sample x [C, H, W], zero padding.
-void im2col(const WindowGeom& g, const float* x, float* col);
-/// x [C, H, W] += the patches of col [C·kh·kw, P] scattered back (the adjoint of im2col).
-void col2im_add(const WindowGeom& g, const float* col, float* x);
+/// col [C·kh·kw, P] of one sample x [C, H, W], zero padding. `ld` is col's row stride in floats
+/// (P: a sample's own matrix; S·P: sample j of a chunk writes columns [j·P, (j+1)·P) of [K, S·P]).
+void im2col(const WindowGeom& g, const float* x, float* col, std::int64_t ld);
+inline void im2col(const WindowGeom& g, const float* x, float* col) { im2col(g, x, col, g.P()); }
+/// x [C, H, W] += the patches of col [C·kh·kw, P] (row stride `ld`) scattered back (im2col's adjoint).
+void col2im_add(const WindowGeom& g, const float* col, float* x, std::int64_t ld);
+inline void col2im_add(const WindowGeom& g, const float* col, float* x) { col2im_add(g, col, x, g.P()); }
 
 }  // namespace qreg

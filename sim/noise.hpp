@@ -34,11 +34,26 @@ std::uint64_t noise_key(std::uint64_t seed);
 /// The stream of draw `draw`: RandomStream(noise_key(seed), draw).
 RandomStream draw_stream(std::uint64_t seed, std::uint64_t draw);
 
+/// A position in a Philox stream: word `word` of RandomStream(key, stream) (4 words per block).
+struct StreamPos {
+  std::uint64_t key = 0, stream = 0, word = 0;
+};
+/// Word 0 of draw `draw`'s stream: the stream of draw_stream(seed, draw).
+StreamPos draw_position(std::uint64_t seed, std::uint64_t draw);
+
+/// Words [pos.word, pos.word + n) of the stream into out[0, n), the same words RandomStream
+/// would read there; pos.word advances by n. Blocks of 8 counters run as one vectorised Philox.
+void philox_words(StreamPos& pos, std::int64_t n, std::uint32_t* out);
+
 /// One draw for weight `w` (any shape) quantized with `params` (its steps and groups), reading
 /// w.size() words (Uniform, Round) or normals (Gaussian) from `rng` in element order.
 /// `noisy` receives the perturbed weight; for Round, `reference` (required) receives w' = w + Δ·u
 /// and `noisy` q(w'), so the noise q(w') − w' is the real quantizer's error. Tensors are resized.
 void draw_noisy_weight(NoiseKind kind, const Tensor& w, const QuantParams& params, RandomStream& rng, Tensor& noisy,
+                       Tensor* reference);
+/// As above for Uniform and Round, reading words from `pos` onwards (advanced by w.size()): the
+/// same values as the RandomStream overload at that position, generated in vectorised blocks.
+void draw_noisy_weight(NoiseKind kind, const Tensor& w, const QuantParams& params, StreamPos& pos, Tensor& noisy,
                        Tensor* reference);
 
 }  // namespace qreg::sim

@@ -19,6 +19,7 @@
 #include <tbb/partitioner.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -96,14 +97,26 @@ struct DrawStats {
   std::vector<double> noise, loss;
 };
 
+/// Σ_i term(i) over [0, n) in double: eight interleaved partial sums (lane k takes i ≡ k mod 8)
+/// added in a fixed tree, so the compiler vectorises the loop and the result depends on n only.
+template <class Term>
+double lane_sum(std::int64_t n, Term term) {
+  std::array<double, 8> acc{};
+  std::int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (std::size_t k = 0; k < 8; ++k) acc[k] += term(i + static_cast<std::int64_t>(k));
+  double tail = 0;
+  for (; i < n; ++i) tail += term(i);
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail;
+}
+
 double sum_sq_diff(const Tensor& a, const Tensor& b) {
   QREG_ASSERT(a.size() == b.size(), "sum_sq_diff: size mismatch");
-  double s = 0;
-  for (std::int64_t i = 0; i < a.size(); ++i) {
-    const double d = static_cast<double>(a[i]) - b[i];
-    s += d * d;
-  }
-  return s;
+  const float *pa = a.data(), *pb = b.data();
+  return lane_sum(a.size(), [&](std::int64_t i) {
+    const double d = static_cast<double>(pa[i]) - pb[i];
+    return d * d;
+  });
 }
 
 double chunk_loss(const Context& c, std::size_t k, const Tensor& logits) {
@@ -151,8 +164,9 @@ double first_order_loss(const Context& c, const Worker& w, const std::vector<std
   for (const std::size_t l : noisy) {
     const Tensor& g = c.loss_grad[l];
     const Tensor& ref = round ? w.shifted[l] : c.params[static_cast<std::size_t>(c.layers[l].weight)];
-    for (std::int64_t i = 0; i < g.size(); ++i)
-      s += static_cast<double>(g[i]) * (static_cast<double>(w.noisy[l][i]) - ref[i]);
+    const float *pg = g.data(), *pn = w.noisy[l].data(), *pr = ref.data();
+    s += lane_sum(g.size(),
+                  [&](std::int64_t i) { return static_cast<double>(pg[i]) * (static_cast<double>(pn[i]) - pr[i]); });
   }
   return s;
 }
@@ -167,10 +181,16 @@ DrawStats run_draw(const Context& c, Worker& w, std::int64_t draw) {
   std::vector<double> sq(nl);
   for (std::size_t b = 0; b < nb; ++b) {
     // Common random numbers: every bit width reads the same stream, scaled by its own steps.
+    // Layers read consecutive words (uniform, round: one per weight; Gaussian: Box-Muller pairs
+    // through RandomStream, whose spare normal carries over to the next layer).
     RandomStream rng = draw_stream(c.opt.seed, static_cast<std::uint64_t>(draw));
+    StreamPos pos = draw_position(c.opt.seed, static_cast<std::uint64_t>(draw));
     for (std::size_t l = 0; l < nl; ++l) {
       const Tensor& wl = c.params[static_cast<std::size_t>(c.layers[l].weight)];
-      draw_noisy_weight(c.opt.noise, wl, c.quant[b][l], rng, w.noisy[l], &w.shifted[l]);
+      if (c.opt.noise == NoiseKind::Gaussian)
+        draw_noisy_weight(c.opt.noise, wl, c.quant[b][l], rng, w.noisy[l], &w.shifted[l]);
+      else
+        draw_noisy_weight(c.opt.noise, wl, c.quant[b][l], pos, w.noisy[l], &w.shifted[l]);
     }
     std::vector<std::vector<std::size_t>> groups;  // which layers are noisy together
     if (joint) {
@@ -252,9 +272,11 @@ void accumulate_loss_grad(Context& c, Executor& exec, std::size_t k, const Tenso
   }
 }
 
-// The clean forward: reference outputs, their power, and the clean loss per chunk.
-void clean_pass(Context& c) {
-  Executor exec(c.graph);
+// The clean forward: reference outputs, their power, and the clean loss per chunk. It runs on a
+// worker of the pool, whose buffers the draws then reuse (no second set of batch-sized buffers).
+void clean_pass(Context& c, WorkerPool& pool) {
+  auto worker = pool.acquire();
+  Executor& exec = worker->exec;
   c.signal_power.assign(c.nl(), 0.0);
   for (std::size_t k = 0; k < c.inputs.size(); ++k) {
     const Tensor& logits = exec.forward(c.inputs[k], c.params);
@@ -268,6 +290,7 @@ void clean_pass(Context& c) {
   }
   for (std::size_t l = 0; l < c.nl(); ++l)
     c.signal_power[l] /= static_cast<double>(c.samples) * static_cast<double>(c.layers[l].elements);
+  pool.release(std::move(worker));
 }
 
 // Draws [d0, d1) in parallel into stats[d]; each task borrows a worker.
@@ -341,8 +364,8 @@ SimResult aggregate(const Context& c, const std::vector<DrawStats>& stats) {
 SimResult simulate(const Graph& graph, const ParamSet& params, const Dataset& data, const SimOptions& opt) {
   check_options(opt);
   Context c = make_context(graph, params, data, opt);
-  clean_pass(c);
   WorkerPool pool(c);
+  clean_pass(c, pool);
   std::vector<DrawStats> stats;
   if (opt.target_rse == 0) {
     run_draws(c, pool, 0, opt.draws, stats);

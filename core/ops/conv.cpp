@@ -1,41 +1,66 @@
-// Conv (2-D, NCHW, any stride/padding/dilation/groups) as im2col + GEMM per sample:
-//   col_n [C·kh·kw, P] holds the input patch of every output position p,
-//   y_n [O, P] = W [O, C·kh·kw] · col_n + b            (per group: a block of rows of W and col)
-//   dW = Σ_n dy_n · col_nᵀ,  db = Σ_n Σ_p dy_n,  dcol_n = Wᵀ · dy_n,  dx_n = col2im(dcol_n).
-// Samples run in parallel in fixed chunks; the weight gradient is summed per chunk and the chunk
-// partials are added in chunk order, so the result does not depend on the thread count.
+// Conv (2-D, NCHW, any stride/padding/dilation/groups) as im2col + one GEMM per chunk of samples:
+//   col [C·kh·kw, S·P] holds the input patch of every output position of the chunk's S samples
+//   (sample j in columns [j·P, (j+1)·P)), and per group (a block of rows of W and col)
+//   Y [O, S·P] = W [O, C·kh·kw] · col,  y_n = Y[:, n·P : (n+1)·P] + b,
+//   dW = Σ_chunks dY · colᵀ,  db = Σ dY,  dcol = Wᵀ · dY,  dx_n = col2im(dcol[:, n·P : (n+1)·P]).
+// Why chunks: one sample's GEMM is small (the CNN's second conv is [32, 144]·[144, 196]) and
+// pays Eigen's packing and call overhead per sample; a whole-batch column matrix is large
+// (58 MB for that conv at batch 512) and its writes and reads miss every cache. A chunk's column
+// matrix and GEMM output stay within kChunkFloats (about L2), so im2col writes into cache and the
+// GEMM reads from it, while the GEMM is S times wider. Backward recomputes the chunk's im2col
+// (cheap from cache) instead of keeping the batch's: forward passes (sim) allocate no batch-sized
+// column buffer at all.
+// The chunk size depends on the geometry only; the weight gradient is summed per chunk and the
+// chunk partials are added in chunk order, so results do not depend on the thread count.
 #include "core/error.hpp"
 #include "core/ops/ops.hpp"
 
 namespace qreg::ops {
 namespace {
 
-constexpr std::int64_t kConvChunk = 8;  // samples per parallel task
-// The whole batch's im2col is kept for backward when it fits this many floats (256 MiB);
-// otherwise backward recomputes it per sample.
-constexpr std::int64_t kColBudget = std::int64_t{64} << 20;
+// Floats of scratch per chunk (column matrix + GEMM output): 512 KiB, the L2 of one core here.
+constexpr std::int64_t kChunkFloats = std::int64_t{128} << 10;
+constexpr std::int64_t kMaxChunk = 32;  // samples per chunk at most (parallelism for small images)
+
+/// Samples per chunk for this geometry: as many as fit kChunkFloats, at least 1.
+std::int64_t chunk_samples(const WindowGeom& g) {
+  const std::int64_t per_sample = (g.C * g.kh * g.kw + g.O) * g.P();
+  return std::clamp<std::int64_t>(kChunkFloats / std::max<std::int64_t>(per_sample, 1), 1, kMaxChunk);
+}
+
+/// col [K, S·P] of samples [s0, s1) of x [N, C, H, W].
+void chunk_im2col(const WindowGeom& g, const float* x, std::int64_t s0, std::int64_t s1, float* col) {
+  const std::int64_t ld = (s1 - s0) * g.P();
+  for (std::int64_t s = s0; s < s1; ++s) im2col(g, x + s * g.C * g.H * g.W, col + (s - s0) * g.P(), ld);
+}
 
 }  // namespace
 
 void conv_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y, NodeState& st) {
   const WindowGeom& g = st.geom;
   const std::int64_t n = x.dim(0), K = g.C * g.kh * g.kw, Kg = g.Kg(), Og = g.O / g.groups, P = g.P();
-  st.col_saved = n * K * P <= kColBudget;
-  if (st.col_saved && static_cast<std::int64_t>(st.col.size()) != n * K * P)
-    st.col.resize(static_cast<std::size_t>(n * K * P));
-  tbb::enumerable_thread_specific<FloatBuffer> scratch;
+  const std::int64_t chunk = chunk_samples(g);
+  tbb::enumerable_thread_specific<FloatBuffer> col_scratch, out_scratch;
   ConstMap Wm(w.data(), g.O, Kg);
-  for_chunks(n, kConvChunk, [&](std::int64_t s0, std::int64_t s1) {
-    FloatBuffer& local = scratch.local();
-    if (!st.col_saved) local.resize(static_cast<std::size_t>(K * P));
-    for (std::int64_t s = s0; s < s1; ++s) {
-      float* col = st.col_saved ? st.col.data() + s * K * P : local.data();
-      im2col(g, x.data() + s * g.C * g.H * g.W, col);
-      Map Y(y.data() + s * g.O * P, g.O, P);
-      for (std::int64_t gr = 0; gr < g.groups; ++gr)
-        Y.middleRows(gr * Og, Og).noalias() = Wm.middleRows(gr * Og, Og) * ConstMap(col + gr * Kg * P, Kg, P);
-      if (b) Y.colwise() += Eigen::Map<const Eigen::VectorXf>(b->data(), g.O);
-    }
+  for_chunks(n, chunk, [&](std::int64_t s0, std::int64_t s1) {
+    const std::int64_t cols = (s1 - s0) * P;
+    FloatBuffer& col = col_scratch.local();
+    FloatBuffer& out = out_scratch.local();
+    col.resize(static_cast<std::size_t>(K * chunk * P));
+    out.resize(static_cast<std::size_t>(g.O * chunk * P));
+    chunk_im2col(g, x.data(), s0, s1, col.data());
+    Map Y(out.data(), g.O, cols);
+    for (std::int64_t gr = 0; gr < g.groups; ++gr)
+      Y.middleRows(gr * Og, Og).noalias() =
+          Wm.middleRows(gr * Og, Og) * ConstMap(col.data() + gr * Kg * cols, Kg, cols);
+    // Scatter [O, S·P] to the samples' [O, P] blocks, adding the bias on the way.
+    for (std::int64_t s = s0; s < s1; ++s)
+      for (std::int64_t o = 0; o < g.O; ++o) {
+        const float* src = out.data() + o * cols + (s - s0) * P;
+        float* dst = y.data() + (s * g.O + o) * P;
+        const float bias = b ? (*b)[o] : 0.0f;
+        for (std::int64_t p = 0; p < P; ++p) dst[p] = src[p] + bias;
+      }
   });
 }
 
@@ -43,33 +68,38 @@ void conv_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* d
                    NodeState& st) {
   const WindowGeom& g = st.geom;
   const std::int64_t n = x.dim(0), K = g.C * g.kh * g.kw, Kg = g.Kg(), Og = g.O / g.groups, P = g.P();
-  const std::int64_t chunks = (n + kConvChunk - 1) / kConvChunk;
+  const std::int64_t chunk = chunk_samples(g);
+  const std::int64_t chunks = (n + chunk - 1) / chunk;
   if (static_cast<std::int64_t>(st.partials.size()) != chunks)
     st.partials.assign(static_cast<std::size_t>(chunks), Tensor({g.O, Kg + 1}));
-  tbb::enumerable_thread_specific<FloatBuffer> col_scratch, dcol_scratch;
+  tbb::enumerable_thread_specific<FloatBuffer> col_scratch, dy_scratch;
   ConstMap Wm(w.data(), g.O, Kg);
-  for_chunks(n, kConvChunk, [&](std::int64_t s0, std::int64_t s1) {
-    // partial [O, Kg + 1]: the weight gradient with the bias gradient as an extra column.
-    Map part(st.partials[static_cast<std::size_t>(s0 / kConvChunk)].data(), g.O, Kg + 1);
-    part.setZero();
-    FloatBuffer& col_local = col_scratch.local();
-    FloatBuffer& dcol = dcol_scratch.local();
-    dcol.resize(static_cast<std::size_t>(K * P));
-    if (!st.col_saved) col_local.resize(static_cast<std::size_t>(K * P));
-    for (std::int64_t s = s0; s < s1; ++s) {
-      const float* col = st.col_saved ? st.col.data() + s * K * P : col_local.data();
-      if (!st.col_saved) im2col(g, x.data() + s * g.C * g.H * g.W, col_local.data());
-      ConstMap dY(dy.data() + s * g.O * P, g.O, P);
-      for (std::int64_t gr = 0; gr < g.groups; ++gr) {
-        ConstMap colg(col + gr * Kg * P, Kg, P);
-        part.block(gr * Og, 0, Og, Kg).noalias() += dY.middleRows(gr * Og, Og) * colg.transpose();
-        if (dx)
-          Map(dcol.data() + gr * Kg * P, Kg, P).noalias() =
-              Wm.middleRows(gr * Og, Og).transpose() * dY.middleRows(gr * Og, Og);
+  for_chunks(n, chunk, [&](std::int64_t s0, std::int64_t s1) {
+    const std::int64_t cols = (s1 - s0) * P;
+    FloatBuffer& col = col_scratch.local();
+    FloatBuffer& dyc = dy_scratch.local();
+    col.resize(static_cast<std::size_t>(K * chunk * P));
+    dyc.resize(static_cast<std::size_t>(g.O * chunk * P));
+    chunk_im2col(g, x.data(), s0, s1, col.data());
+    // Gather the chunk's dy_n [O, P] into dY [O, S·P] (the layout of the forward's GEMM output).
+    for (std::int64_t s = s0; s < s1; ++s)
+      for (std::int64_t o = 0; o < g.O; ++o) {
+        const float* src = dy.data() + (s * g.O + o) * P;
+        std::copy(src, src + P, dyc.data() + o * cols + (s - s0) * P);
       }
-      part.col(Kg) += dY.rowwise().sum();
-      if (dx) col2im_add(g, dcol.data(), dx->data() + s * g.C * g.H * g.W);
-    }
+    ConstMap dY(dyc.data(), g.O, cols);
+    // partial [O, Kg + 1]: the weight gradient with the bias gradient as an extra column.
+    Map part(st.partials[static_cast<std::size_t>(s0 / chunk)].data(), g.O, Kg + 1);
+    for (std::int64_t gr = 0; gr < g.groups; ++gr)
+      part.block(gr * Og, 0, Og, Kg).noalias() =
+          dY.middleRows(gr * Og, Og) * ConstMap(col.data() + gr * Kg * cols, Kg, cols).transpose();
+    part.col(Kg) = dY.rowwise().sum();
+    if (!dx) return;
+    for (std::int64_t gr = 0; gr < g.groups; ++gr)  // dcol overwrites col (no longer needed)
+      Map(col.data() + gr * Kg * cols, Kg, cols).noalias() =
+          Wm.middleRows(gr * Og, Og).transpose() * dY.middleRows(gr * Og, Og);
+    for (std::int64_t s = s0; s < s1; ++s)
+      col2im_add(g, col.data() + (s - s0) * P, dx->data() + s * g.C * g.H * g.W, cols);
   });
   Map dW(dw.data(), g.O, Kg);
   dW.setZero();

@@ -51,8 +51,6 @@ Shape batched(std::int64_t n, const Shape& per_sample);
 /// Per-node scratch kept between passes (reused when the batch size repeats).
 struct NodeState {
   WindowGeom geom{};
-  FloatBuffer col;  // conv: im2col of the whole batch [N, C·kh·kw, P] (when small)
-  bool col_saved = false;
   std::vector<std::int32_t> argmax;  // maxpool: flat input index (h·W + w) per output element
   std::vector<float> mean, invstd;   // batch norm: statistics used by the last forward, [C]
   std::vector<float> batch_var;      // batch norm (training): unbiased batch variance, [C]
@@ -64,7 +62,7 @@ struct NodeState {
 void dense_forward(bool gemm, const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y);
 void dense_backward(bool gemm, const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor* db);
 
-// Conv: im2col + GEMM per sample, W [O, C/groups, kh, kw].
+// Conv: im2col + one GEMM per chunk of samples (conv.cpp), W [O, C/groups, kh, kw].
 void conv_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y, NodeState& st);
 void conv_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor* db,
                    NodeState& st);

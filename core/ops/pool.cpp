@@ -30,26 +30,39 @@ void for_outputs(const WindowGeom& g, std::int64_t s0, std::int64_t s1, F&& f) {
 
 }  // namespace
 
-/// The common 2×2 stride-2 unpadded case: four loads and branch-free selects per output.
+namespace {
+
+/// One output row of the 2×2 stride-2 case: rows r0, r1 of the input plane (r0 at flat index
+/// `base`), Wo outputs. Branch-free selects with no loop-carried state, so the compiler
+/// vectorises it (stride-2 loads become permutes); the comparisons are those of the generic
+/// path: the first maximum in window order (r0[0], r0[1], r1[0], r1[1]) wins ties.
+void maxpool_2x2_row(const float* __restrict r0, const float* __restrict r1, std::int32_t base, std::int32_t W,
+                     std::int64_t Wo, float* __restrict y, std::int32_t* __restrict arg) {
+  for (std::int64_t ox = 0; ox < Wo; ++ox) {
+    const float a0 = r0[2 * ox], a1 = r0[2 * ox + 1], b0 = r1[2 * ox], b1 = r1[2 * ox + 1];
+    // std::max(p, q) is (p < q ? q : p): the later element only when strictly larger.
+    const float va = std::max(a0, a1), vb = std::max(b0, b1);
+    const std::int32_t ia = a1 > a0, ib = b1 > b0, c = vb > va;  // 0/1 as integers: no branches
+    y[ox] = std::max(va, vb);
+    arg[ox] = base + static_cast<std::int32_t>(2 * ox) + ia + c * (W + ib - ia);
+  }
+}
+
+/// The common 2×2 stride-2 unpadded case, one output row at a time.
 void maxpool_2x2(const Tensor& x, Tensor& y, NodeState& st) {
   const WindowGeom& g = st.geom;
   for_chunks(x.dim(0), kPoolChunk, [&](std::int64_t s0, std::int64_t s1) {
     for (std::int64_t plane = s0 * g.C; plane < s1 * g.C; ++plane) {
       const float* xp = x.data() + plane * g.H * g.W;
-      for (std::int64_t oy = 0; oy < g.Ho; ++oy)
-        for (std::int64_t ox = 0; ox < g.Wo; ++ox) {
-          const auto i0 = static_cast<std::int32_t>(2 * oy * g.W + 2 * ox);
-          const auto i2 = static_cast<std::int32_t>(i0 + g.W);
-          const std::int32_t a = xp[i0 + 1] > xp[i0] ? i0 + 1 : i0;  // first maximum wins ties
-          const std::int32_t b = xp[i2 + 1] > xp[i2] ? i2 + 1 : i2;
-          const std::int32_t arg = xp[b] > xp[a] ? b : a;
-          const std::int64_t o = (plane * g.Ho + oy) * g.Wo + ox;
-          y[o] = xp[arg];
-          st.argmax[static_cast<std::size_t>(o)] = arg;
-        }
+      for (std::int64_t oy = 0; oy < g.Ho; ++oy) {
+        const std::int64_t o = (plane * g.Ho + oy) * g.Wo, i0 = 2 * oy * g.W;
+        maxpool_2x2_row(xp + i0, xp + i0 + g.W, static_cast<std::int32_t>(i0), static_cast<std::int32_t>(g.W), g.Wo,
+                        y.data() + o, st.argmax.data() + o);
+      }
     }
   });
 }
+}  // namespace
 
 void maxpool_forward(const Tensor& x, Tensor& y, NodeState& st) {
   const WindowGeom& g = st.geom;

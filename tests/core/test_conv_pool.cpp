@@ -1,0 +1,145 @@
+// The chunked conv kernels and the vectorised 2×2 max-pool against direct loops in double.
+// Conv runs im2col + one GEMM per chunk of samples (core/ops/conv.cpp); the batches here span
+// several chunks, the last one partial, so a wrong column offset, a sample written into another
+// sample's output, or a chunk partial added twice shows up. The references are the definition:
+//   y[n,o,p] = b[o] + Σ_{c,ky,kx} W[o,c,ky,kx]·x[n, g·C/G + c, iy, ix]  (zero outside the image)
+// and its adjoints dW = Σ_n Σ_p dy·x, db = Σ dy, dx = Σ W·dy, accumulated in double.
+// Tolerance: each float result is a sum of float products; its error is at most about
+// k·eps_f·Σ|terms| with k the number of terms (a loose bound; the real error is ~√k smaller), so
+// we allow |ana − ref| ≤ 1e-5·Σ|terms| + 1e-30 (eps_f·k ≤ 1.2e-7·72 ≈ 8.6e-6 for the largest sum).
+// A misplaced element is off by O(|term|) and fails.
+// Max-pool 2×2: values on a grid of four levels (many ties), odd image sizes (the last
+// row/column is dropped); the expected value is the window maximum and the expected argmax the
+// first maximum in window order, checked through the backward pass (dx gets dy at the argmax).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "core/executor.hpp"
+#include "graph_test_util.hpp"
+
+namespace qreg {
+namespace {
+
+using test::random_tensor;
+using test::single_op;
+
+struct ConvCase {
+  std::int64_t C, H, W, O, kh, kw, groups, sh, sw, dh, dw, pt, pl, pb, pr, batch;
+};
+
+Attributes conv_attrs(const ConvCase& k) {
+  Attributes a;
+  a.ints["strides"] = {k.sh, k.sw};
+  a.ints["dilations"] = {k.dh, k.dw};
+  a.ints["pads"] = {k.pt, k.pl, k.pb, k.pr};
+  a.ints["group"] = {k.groups};
+  return a;
+}
+
+// Visits every (n, o, oy, ox, c, ky, kx) with its input index (or -1 in the padding) and weight index.
+template <class F>
+void for_taps(const ConvCase& k, std::int64_t Ho, std::int64_t Wo, F&& f) {
+  const std::int64_t Cg = k.C / k.groups, Og = k.O / k.groups;
+  for (std::int64_t n = 0; n < k.batch; ++n)
+    for (std::int64_t o = 0; o < k.O; ++o)
+      for (std::int64_t oy = 0; oy < Ho; ++oy)
+        for (std::int64_t ox = 0; ox < Wo; ++ox)
+          for (std::int64_t c = 0; c < Cg; ++c)
+            for (std::int64_t ky = 0; ky < k.kh; ++ky)
+              for (std::int64_t kx = 0; kx < k.kw; ++kx) {
+                const std::int64_t iy = oy * k.sh - k.pt + ky * k.dh, ix = ox * k.sw - k.pl + kx * k.dw;
+                const std::int64_t ci = o / Og * Cg + c;
+                const bool in = iy >= 0 && iy < k.H && ix >= 0 && ix < k.W;
+                const std::int64_t xi = in ? ((n * k.C + ci) * k.H + iy) * k.W + ix : -1;
+                const std::int64_t yi = ((n * k.O + o) * Ho + oy) * Wo + ox;
+                f(yi, xi, ((o * Cg + c) * k.kh + ky) * k.kw + kx, o);
+              }
+}
+
+void expect_close(const Tensor& ana, const std::vector<double>& ref, const std::vector<double>& mag, const char* what) {
+  ASSERT_EQ(static_cast<std::size_t>(ana.size()), ref.size());
+  for (std::size_t i = 0; i < ref.size(); ++i)
+    ASSERT_NEAR(ana[static_cast<std::int64_t>(i)], ref[i], 1e-5 * mag[i] + 1e-30) << what << " " << i;
+}
+
+void check_conv(const ConvCase& k) {
+  const Tensor w = random_tensor({k.O, k.C / k.groups, k.kh, k.kw}, 1), b = random_tensor({k.O}, 2);
+  Graph g = single_op(OpType::Conv, {k.C, k.H, k.W}, {{ParamRole::Weight, w}, {ParamRole::Bias, b}}, conv_attrs(k));
+  const Shape& out = g.value_shapes[static_cast<std::size_t>(g.output)];
+  const std::int64_t Ho = out[1], Wo = out[2];
+  const Tensor x = random_tensor({k.batch, k.C, k.H, k.W}, 3);
+  Executor ex(g);
+  const Tensor& y = ex.forward(x);
+  const Tensor dy = random_tensor(y.shape(), 4);
+  std::vector<double> ry(static_cast<std::size_t>(y.size())), my(ry.size());
+  std::vector<double> rw(static_cast<std::size_t>(w.size())), mw(rw.size()), rb(static_cast<std::size_t>(k.O)),
+      mb(rb.size()), rx(static_cast<std::size_t>(x.size())), mx(rx.size());
+  for (std::int64_t i = 0; i < y.size(); ++i) {
+    const auto o = static_cast<std::size_t>(i / (Ho * Wo) % k.O);
+    ry[static_cast<std::size_t>(i)] = b[static_cast<std::int64_t>(o)];
+    my[static_cast<std::size_t>(i)] = std::abs(b[static_cast<std::int64_t>(o)]);
+    rb[o] += dy[i];
+    mb[o] += std::abs(dy[i]);
+  }
+  for_taps(k, Ho, Wo, [&](std::int64_t yi, std::int64_t xi, std::int64_t wi, std::int64_t) {
+    if (xi < 0) return;
+    const auto Y = static_cast<std::size_t>(yi), X = static_cast<std::size_t>(xi), Wi = static_cast<std::size_t>(wi);
+    ry[Y] += static_cast<double>(w[wi]) * x[xi];
+    my[Y] += std::abs(static_cast<double>(w[wi]) * x[xi]);
+    rw[Wi] += static_cast<double>(dy[yi]) * x[xi];
+    mw[Wi] += std::abs(static_cast<double>(dy[yi]) * x[xi]);
+    rx[X] += static_cast<double>(w[wi]) * dy[yi];
+    mx[X] += std::abs(static_cast<double>(w[wi]) * dy[yi]);
+  });
+  expect_close(y, ry, my, "y");
+  ParamSet grads;
+  ex.backward({{g.output, dy}}, g.values, grads);
+  expect_close(grads[0], rw, mw, "dW");
+  expect_close(grads[1], rb, mb, "db");
+  expect_close(ex.grad(0), rx, mx, "dx");
+}
+
+// C=8, 3×3, O=8 on 12×12: (72 + 8)·144 floats per sample, so many samples per chunk; batch 70
+// spans several chunks with a partial last one whatever the chunk budget.
+TEST(ConvChunks, PaddedBatchOverSeveralChunks) { check_conv({8, 12, 12, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 70}); }
+
+// A large image (C=16, 40×40, O=16): one or two samples per chunk.
+TEST(ConvChunks, LargeImageFewSamplesPerChunk) { check_conv({16, 40, 40, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 5}); }
+
+TEST(ConvChunks, GroupedStridedDilatedAsymmetricPads) { check_conv({4, 9, 8, 6, 3, 2, 2, 2, 1, 2, 1, 1, 0, 2, 1, 37}); }
+
+TEST(MaxPool2x2, TiesOddSizesAndArgmax) {
+  const std::int64_t N = 9, C = 3, H = 7, W = 9, Ho = 3, Wo = 4;
+  Attributes a;
+  a.ints["kernel_shape"] = {2, 2};
+  a.ints["strides"] = {2, 2};
+  Graph g = single_op(OpType::MaxPool, {C, H, W}, {}, a);
+  Tensor x = random_tensor({N, C, H, W}, 5);
+  for (float& v : x.values()) v = std::floor(v * 2.0f);  // {-2, -1, 0, 1}: ties in most windows
+  Executor ex(g);
+  const Tensor& y = ex.forward(x);
+  ASSERT_EQ(y.shape(), (Shape{N, C, Ho, Wo}));
+  const Tensor dy = random_tensor(y.shape(), 6);
+  ParamSet grads;
+  ex.backward({{g.output, dy}}, g.values, grads);
+  Tensor dx_ref({N, C, H, W});
+  for (std::int64_t plane = 0; plane < N * C; ++plane)
+    for (std::int64_t oy = 0; oy < Ho; ++oy)
+      for (std::int64_t ox = 0; ox < Wo; ++ox) {
+        std::int64_t arg = -1;
+        for (std::int64_t ky = 0; ky < 2; ++ky)
+          for (std::int64_t kx = 0; kx < 2; ++kx) {
+            const std::int64_t i = (plane * H + 2 * oy + ky) * W + 2 * ox + kx;
+            if (arg < 0 || x[i] > x[arg]) arg = i;  // first maximum wins
+          }
+        const std::int64_t o = (plane * Ho + oy) * Wo + ox;
+        EXPECT_EQ(y[o], x[arg]) << o;
+        dx_ref[arg] += dy[o];
+      }
+  for (std::int64_t i = 0; i < x.size(); ++i) EXPECT_EQ(ex.grad(0)[i], dx_ref[i]) << i;
+}
+
+}  // namespace
+}  // namespace qreg
