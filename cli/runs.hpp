@@ -28,6 +28,7 @@ struct TrainOptions {
   std::string data = "fashion-mnist:train", val_data = "fashion-mnist:test", data_dir;
   std::int64_t train_size = 0, val_size = 0;
   std::string bits = "32,8", seeds = "1", mode = "qat", granularity = "tensor";
+  std::string layer_bits;  // "LAYER:BITS,...": per-layer overrides of the quantized runs' bits
   std::string optimizer = "sgd", schedule = "constant";
   int epochs = 10;
   double lr = 0.05, momentum = 0.9, weight_decay = 0.0;

@@ -11,6 +11,7 @@
 #include "core/error.hpp"
 #include "core/models.hpp"
 #include "core/parallel.hpp"
+#include "core/quantize_graph.hpp"
 #include "train/run_folder.hpp"
 
 namespace qreg::cli {
@@ -52,6 +53,7 @@ TrainConfig run_config(const TrainOptions& opt, int bits, std::uint64_t seed) {
   // fp32 runs do not depend on the mode: they share one folder and one config.
   c.weights = {bits == kFloatBits ? TrainMode::Qat : parse_train_mode(opt.mode), bits,
                parse_granularity(opt.granularity)};
+  if (bits != kFloatBits) c.weights.layer_bits = parse_layer_bits(opt.layer_bits);  // fp32 stays the baseline
   c.optimizer.kind = parse_optimizer(opt.optimizer);
   c.optimizer.lr = opt.lr;
   c.optimizer.momentum = opt.momentum;
@@ -67,7 +69,9 @@ TrainConfig run_config(const TrainOptions& opt, int bits, std::uint64_t seed) {
 std::string run_name(const TrainOptions& opt, int bits, std::uint64_t seed) {
   std::string name = model_stem(opt.model) + "_";
   if (bits != kFloatBits && opt.mode != "qat") name += opt.mode + "_";
-  return name + (bits == kFloatBits ? "fp32" : "b" + std::to_string(bits)) + "_s" + std::to_string(seed);
+  name += bits == kFloatBits ? "fp32" : "b" + std::to_string(bits);
+  const std::string layers = bits == kFloatBits ? "" : layer_bits_label(parse_layer_bits(opt.layer_bits));
+  return name + (layers.empty() ? "" : "_" + layers) + "_s" + std::to_string(seed);
 }
 
 }  // namespace
@@ -75,10 +79,11 @@ std::string run_name(const TrainOptions& opt, int bits, std::uint64_t seed) {
 int run_train(const TrainOptions& opt, Output& io) {
   const auto bits_list = parse_bits_list(opt.bits);
   const auto seeds = parse_int_list(opt.seeds, "--seeds");
-  run_config(opt, kFloatBits, 0);  // validates the names before any data is loaded
+  run_config(opt, 8, 0);  // validates the names and --layer-bits before any data is loaded
   parse_train_mode(opt.mode);
   const ThreadScope threads(opt.common.threads);
   const Graph probe_graph = build_model(opt, 1);
+  run_config(opt, 8, 0).weights.resolve(quantized_layers(probe_graph).size());  // --layer-bits fits the model
   const Dataset train_data = load_model_data({opt.data, opt.data_dir, "", opt.train_size}, probe_graph);
   const Dataset val_data = load_model_data({opt.val_data, opt.data_dir, "", opt.val_size}, probe_graph);
   std::filesystem::create_directories(opt.out_dir);
@@ -112,6 +117,7 @@ int run_train(const TrainOptions& opt, Output& io) {
       runs.push_back({{"run", o.name},
                       {"mode", label},
                       {"bits", bits},
+                      {"layer_bits", req.config.weights.layer_bits},
                       {"seed", seed},
                       {"status", run_status_name(o.status)},
                       {"epochs", o.epochs},
@@ -148,8 +154,13 @@ void add_train_command(CLI::App& app, Action& action) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--bits", opt->bits, "Bit widths, 2..16; 32 or fp32 = float training")->capture_default_str();
   cmd->add_option("--seeds", opt->seeds, "Seeds (init of built-in models, shuffling, noise)")->capture_default_str();
-  cmd->add_option("--mode", opt->mode, "qat (STE), noise (U(-Δ/2, Δ/2)), gaussian (N(0, Δ²/12))")
-      ->check(CLI::IsMember({"qat", "noise", "gaussian"}))
+  cmd->add_option("--layer-bits", opt->layer_bits,
+                  "Per-layer bits overriding --bits in the quantized runs: LAYER:BITS,... with LAYER the "
+                  "0-based index of a quantized layer (Gemm/MatMul/Conv, graph order) and BITS 2..16 or 32 "
+                  "(layer kept float), e.g. 0:8,2:8; the fp32 run stays the float baseline");
+  cmd->add_option("--mode", opt->mode,
+                  "qat (STE), lsq (learned step size), noise (U(-Δ/2, Δ/2)), gaussian (N(0, Δ²/12))")
+      ->check(CLI::IsMember({"qat", "lsq", "noise", "gaussian"}))
       ->capture_default_str();
   cmd->add_option("--granularity", opt->granularity, "Step per tensor or per output channel")
       ->check(CLI::IsMember({"tensor", "channel"}))

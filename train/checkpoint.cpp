@@ -63,17 +63,23 @@ void save_checkpoint(const std::filesystem::path& path, const Checkpoint& ckpt) 
   const TrainState& s = ckpt.state;
   json metrics = json::array();
   for (const EpochMetrics& m : s.metrics) metrics.push_back(to_json(m));
-  const std::string header =
-      json{{"format", "qreg-train-checkpoint"},   {"config", ckpt.config}, {"epoch", s.epoch},
-           {"status", run_status_name(s.status)}, {"note", s.note},        {"optimizer_steps", s.optimizer_steps},
-           {"params", s.params.size()},           {"metrics", metrics}}
-          .dump();
+  const std::string header = json{
+      {"format", "qreg-train-checkpoint"},
+      {"config", ckpt.config},
+      {"epoch", s.epoch},
+      {"status", run_status_name(s.status)},
+      {"note", s.note},
+      {"optimizer_steps", s.optimizer_steps},
+      {"params", s.params.size()},
+      {"lsq_steps", s.lsq_steps.size()},
+      {"metrics", metrics}}.dump();
   write_file_atomic(path, [&](std::ostream& os) {
     os.write(kMagic, 8);
     put(os, static_cast<std::uint64_t>(header.size()));
     os.write(header.data(), static_cast<std::streamsize>(header.size()));
-    put(os, static_cast<std::uint64_t>(s.params.size() + s.optimizer_state.size()));
+    put(os, static_cast<std::uint64_t>(s.params.size() + s.lsq_steps.size() + s.optimizer_state.size()));
     for (const Tensor& t : s.params) put_tensor(os, t);
+    for (const Tensor& t : s.lsq_steps) put_tensor(os, t);
     for (const Tensor& t : s.optimizer_state) put_tensor(os, t);
     os.write(kEnd, 8);
   });
@@ -101,10 +107,11 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
     c.state.optimizer_steps = h.at("optimizer_steps").get<std::int64_t>();
     for (const json& m : h.at("metrics")) c.state.metrics.push_back(epoch_metrics_from_json(m));
     const auto params = h.at("params").get<std::size_t>();
+    const auto steps = params + h.value("lsq_steps", std::size_t{0});  // absent before LSQ
     const auto count = r.get<std::uint64_t>();
-    if (count < params || count > (1u << 24)) throw Error("tensor count");
+    if (count < steps || count > (1u << 24)) throw Error("tensor count");
     for (std::uint64_t i = 0; i < count; ++i)
-      (i < params ? c.state.params : c.state.optimizer_state).push_back(r.tensor());
+      (i < params ? c.state.params : i < steps ? c.state.lsq_steps : c.state.optimizer_state).push_back(r.tensor());
   } catch (const json::exception& e) {
     throw Error(file + ": corrupt training checkpoint header (" + e.what() + ")");
   } catch (const Error& e) {

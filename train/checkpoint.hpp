@@ -1,6 +1,6 @@
 // Training checkpoints: one binary file holding a JSON header (format, config, epoch, status,
-// optimizer step count, metrics so far) and the raw float32 tensors (shadow parameters, then
-// optimizer state), written atomically. The RNG position is the epoch: every random stream of
+// optimizer step count, metrics so far) and the raw float32 tensors (shadow parameters, LSQ's
+// learned steps, then optimizer state), written atomically. The RNG position is the epoch: every random stream of
 // epoch e derives from (seed, e), so no generator state needs saving.
 //   "QREGCKP1" | u64 header bytes | header JSON | u64 tensor count |
 //   per tensor: u32 rank, rank × i64 dims, numel × f32 | "QREGEND1"      (host byte order)

@@ -12,6 +12,7 @@ json layer_json(const LayerProbe& p) {
   return {{"index", p.index},
           {"name", p.name},
           {"op", p.op},
+          {"bits", p.bits},
           {"step", p.step.size() == 1 ? json(p.step[0]) : json(p.step)},
           {"weight_noise_var", p.weight_noise_var},
           {"noise_var", p.noise_var},
@@ -25,6 +26,7 @@ LayerProbe layer_from_json(const json& j) {
   p.index = j.at("index").get<int>();
   p.name = j.at("name").get<std::string>();
   p.op = j.at("op").get<std::string>();
+  p.bits = j.value("bits", 32);  // absent in checkpoints written before per-layer bits
   const json& s = j.at("step");
   p.step = s.is_array() ? s.get<std::vector<float>>() : std::vector<float>{s.get<float>()};
   p.weight_noise_var = j.at("weight_noise_var").get<double>();
@@ -78,7 +80,8 @@ Table metrics_table(const std::vector<EpochMetrics>& epochs) {
                "val_loss", "val_accuracy", "gap",        "accuracy_gap",   "seconds"};
   const std::size_t layers = epochs.empty() ? 0 : epochs.front().layers.size();
   for (std::size_t l = 0; l < layers; ++l)
-    for (const char* c : {"step", "weight_noise_var", "noise_var", "predicted_noise_var", "weight_min", "weight_max"})
+    for (const char* c :
+         {"bits", "step", "weight_noise_var", "noise_var", "predicted_noise_var", "weight_min", "weight_max"})
       t.columns.push_back("l" + std::to_string(l) + "_" + c);
   // Rows are built by emplace_back, not from an initializer list of Cells: GCC 12 warns falsely
   // (-Wmaybe-uninitialized) about copying variant<..., string> out of one.
@@ -89,6 +92,7 @@ Table metrics_table(const std::vector<EpochMetrics>& epochs) {
                      m.accuracy_gap(), m.seconds})
       row.emplace_back(v);
     for (const LayerProbe& p : m.layers) {
+      row.emplace_back(std::int64_t{p.bits});
       row.push_back(mean_step(p.step));
       row.push_back(p.weight_noise_var);
       row.push_back(p.noise_var);

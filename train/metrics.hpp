@@ -29,7 +29,7 @@ nlohmann::json to_json(const EpochMetrics& m);
 EpochMetrics epoch_metrics_from_json(const nlohmann::json& j);
 
 /// The per-epoch table: epoch, lr, losses, accuracies, gaps, seconds, then per layer l:
-/// l<l>_step (Δ, or mean Δ over channels), l<l>_weight_noise_var, l<l>_noise_var,
+/// l<l>_bits, l<l>_step (Δ, or mean Δ over channels), l<l>_weight_noise_var, l<l>_noise_var,
 /// l<l>_predicted_noise_var (empty: theory's hook), l<l>_weight_min, l<l>_weight_max.
 Table metrics_table(const std::vector<EpochMetrics>& epochs);
 

@@ -15,7 +15,8 @@ constexpr EnumName<OptimizerKind> kOptimizers[] = {{OptimizerKind::Sgd, "sgd"}, 
 OptimizerKind parse_optimizer(std::string_view text) { return parse_enum(text, kOptimizers, "optimizer"); }
 const char* optimizer_name(OptimizerKind kind) { return enum_name(kind, kOptimizers); }
 
-Optimizer::Optimizer(const OptimizerConfig& cfg, const Graph& graph) : cfg_(cfg) {
+Optimizer::Optimizer(const OptimizerConfig& cfg, const Graph& graph, const std::vector<Shape>& extra)
+    : cfg_(cfg), extra_(extra.size()) {
   auto unit = [](double v) { return v >= 0.0 && v < 1.0; };
   if (!(cfg.lr >= 0.0) || !(cfg.weight_decay >= 0.0))
     throw UsageError("optimizer: learning rate and weight decay must be >= 0");
@@ -23,26 +24,42 @@ Optimizer::Optimizer(const OptimizerConfig& cfg, const Graph& graph) : cfg_(cfg)
     throw UsageError("optimizer: momentum and betas must lie in [0, 1), eps > 0");
   for (const Parameter& p : graph.params) trainable_.push_back(p.trainable());
   const int copies = cfg.kind == OptimizerKind::Sgd ? 1 : 2;
-  for (int c = 0; c < copies; ++c)
+  for (int c = 0; c < copies; ++c) {
     for (const Tensor& v : graph.values) state_.emplace_back(v.shape(), 0.0f);
+    for (const Shape& s : extra) state_.emplace_back(s, 0.0f);
+  }
 }
 
 void Optimizer::step(ParamSet& params, const ParamSet& grads, double lr) {
+  std::vector<Tensor> none;
+  step(params, grads, none, none, lr);
+}
+
+void Optimizer::step(ParamSet& params, const ParamSet& grads, std::vector<Tensor>& extra,
+                     const std::vector<Tensor>& extra_grads, double lr) {
   QREG_ASSERT(params.size() == trainable_.size() && grads.size() == trainable_.size(),
               "optimizer: params and grads must match the graph");
+  QREG_ASSERT(extra.size() == extra_ && extra_grads.size() == extra_, "optimizer: extra tensors do not match");
   ++steps_;
-  const std::size_t n = trainable_.size();
+  const std::size_t np = trainable_.size(), n = np + extra_;
+  // Tensor k: graph parameter k (k < np, decayed) or extra tensor k − np (not decayed).
+  auto w_of = [&](std::size_t k) { return k < np ? params[k].data() : extra[k - np].data(); };
+  auto g_of = [&](std::size_t k) { return k < np ? grads[k].data() : extra_grads[k - np].data(); };
+  auto size_of = [&](std::size_t k) { return k < np ? params[k].size() : extra[k - np].size(); };
+  auto skip = [&](std::size_t k) { return k < np && !trainable_[k]; };
   // Element updates are independent, so a serial loop is as deterministic as any; arithmetic is
   // float per element as in PyTorch, with the bias corrections computed once in double.
-  const auto flr = static_cast<float>(lr), wd = static_cast<float>(cfg_.weight_decay);
+  const auto flr = static_cast<float>(lr), decay = static_cast<float>(cfg_.weight_decay);
   if (cfg_.kind == OptimizerKind::Sgd) {
     const auto mu = static_cast<float>(cfg_.momentum);
     for (std::size_t p = 0; p < n; ++p) {
-      if (!trainable_[p]) continue;
-      float* w = params[p].data();
-      const float* g = grads[p].data();
+      if (skip(p)) continue;
+      float* w = w_of(p);
+      const float* g = g_of(p);
       float* v = state_[p].data();
-      for (std::int64_t i = 0; i < params[p].size(); ++i) {
+      const float wd = p < np ? decay : 0.0f;
+      const std::int64_t len = size_of(p);
+      for (std::int64_t i = 0; i < len; ++i) {
         v[i] = mu * v[i] + (g[i] + wd * w[i]);
         w[i] -= flr * v[i];
       }
@@ -55,12 +72,14 @@ void Optimizer::step(ParamSet& params, const ParamSet& grads, double lr) {
   const auto b1 = static_cast<float>(cfg_.beta1), b2 = static_cast<float>(cfg_.beta2);
   const auto eps = static_cast<float>(cfg_.eps);
   for (std::size_t p = 0; p < n; ++p) {
-    if (!trainable_[p]) continue;
-    float* w = params[p].data();
-    const float* g = grads[p].data();
+    if (skip(p)) continue;
+    float* w = w_of(p);
+    const float* g = g_of(p);
     float* m = state_[p].data();
     float* v = state_[n + p].data();
-    for (std::int64_t i = 0; i < params[p].size(); ++i) {
+    const float wd = p < np ? decay : 0.0f;
+    const std::int64_t len = size_of(p);
+    for (std::int64_t i = 0; i < len; ++i) {
       w[i] -= flr * wd * w[i];
       m[i] = b1 * m[i] + (1.0f - b1) * g[i];
       v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];

@@ -1,6 +1,7 @@
 // Optimizers over a ParamSet: SGD with momentum (PyTorch semantics, L2 weight decay added to the
 // gradient) and AdamW (decoupled weight decay). Only trainable parameters move (batch-norm
-// running statistics are left alone). The state is plain tensors so checkpoints can store it.
+// running statistics are left alone). Extra tensors (LSQ's learned steps) are optimized alongside,
+// without weight decay. The state is plain tensors so checkpoints can store it.
 #pragma once
 
 #include <cstdint>
@@ -26,17 +27,21 @@ struct OptimizerConfig {
 
 class Optimizer {
  public:
-  /// State buffers are shaped like `graph.values`; throws UsageError for a negative lr/decay or
-  /// momentum/betas outside [0, 1).
-  Optimizer(const OptimizerConfig& cfg, const Graph& graph);
+  /// State buffers are shaped like `graph.values`, then like `extra`; throws UsageError for a
+  /// negative lr/decay or momentum/betas outside [0, 1).
+  Optimizer(const OptimizerConfig& cfg, const Graph& graph, const std::vector<Shape>& extra = {});
 
   /// One update of `params` with `grads` (indexed like graph.params) at learning rate `lr`.
   ///   SGD:   g = ∇ + wd·w;  v = μ·v + g;  w −= lr·v
   ///   AdamW: w −= lr·wd·w;  m = β1·m + (1−β1)·∇;  v = β2·v + (1−β2)·∇²;
   ///          w −= lr·(m/(1−β1^t)) / (√(v/(1−β2^t)) + ε)
   void step(ParamSet& params, const ParamSet& grads, double lr);
+  /// The same update for `params` and the `extra` tensors (shaped as in the constructor, wd = 0).
+  void step(ParamSet& params, const ParamSet& grads, std::vector<Tensor>& extra, const std::vector<Tensor>& extra_grads,
+            double lr);
 
-  /// SGD: one velocity per parameter. AdamW: first moments then second moments (2 per parameter).
+  /// SGD: one velocity per parameter, then per extra tensor. AdamW: first moments (parameters,
+  /// extras) then second moments (parameters, extras).
   std::vector<Tensor>& state() { return state_; }
   const std::vector<Tensor>& state() const { return state_; }
   /// Updates taken so far (AdamW's t).
@@ -45,7 +50,8 @@ class Optimizer {
 
  private:
   OptimizerConfig cfg_;
-  std::vector<bool> trainable_;
+  std::vector<bool> trainable_;  // per graph parameter
+  std::size_t extra_ = 0;        // number of extra tensors
   std::vector<Tensor> state_;
   std::int64_t steps_ = 0;
 };

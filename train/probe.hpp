@@ -16,6 +16,7 @@ namespace qreg {
 struct LayerProbe {
   int index = 0;  // quantized layer index, graph order, 0-based
   std::string name, op;
+  int bits = 32;                               // the layer's bit width (32: float)
   std::vector<float> step;                     // Δ per group (1 per tensor or per output channel); 0 for bits 32
   double weight_noise_var = 0.0;               // measured Var(q(w) − w) over the layer's weights (mean square)
   double noise_var = 0.0;                      // measured mean (y_q − y_f)² at the layer output
@@ -23,9 +24,12 @@ struct LayerProbe {
   float weight_min = 0.0f, weight_max = 0.0f;  // range of the shadow weights
 };
 
-/// Measures every quantized layer of `graph` with shadow weights `shadow` on `probe` [N, input...]
-/// (inference mode). Bits 32: steps and noise are 0. Deterministic for any thread count.
-std::vector<LayerProbe> probe_layer_noise(const Graph& graph, const ParamSet& shadow, const GraphQuantConfig& cfg,
+/// Measures every quantized layer of `graph` on `probe` [N, input...] (inference mode): `shadow`
+/// the float weights, `quantized` the same set with the quantized weights, `steps` and `bits` per
+/// layer (train/weight_modes.hpp's WeightBuilder gives all three). All layers at 32 bits: noise 0.
+/// Deterministic for any thread count.
+std::vector<LayerProbe> probe_layer_noise(const Graph& graph, const ParamSet& shadow, const ParamSet& quantized,
+                                          const std::vector<std::vector<float>>& steps, const std::vector<int>& bits,
                                           const Tensor& probe);
 
 }  // namespace qreg

@@ -38,9 +38,10 @@ void print_progress(std::ostream& os, const std::string& name, const TrainState&
   os << line << std::flush;
 }
 
-void save_all(const RunRequest& req, const Checkpoint& ckpt) {
+void save_all(const RunRequest& req, const Checkpoint& ckpt, const std::vector<int>& layer_bits) {
   json run = req.info;
   run["config"] = ckpt.config;
+  run["layer_bits"] = layer_bits;  // bits of every quantized layer (32: float)
   run["status"] = run_status_name(ckpt.state.status);
   run["epochs_done"] = ckpt.state.epoch;
   run["note"] = ckpt.state.note;
@@ -63,6 +64,7 @@ RunOutcome run_in_folder(const RunRequest& req, const Graph& graph, const Datase
   const std::string name = req.dir.filename().string();
   const fs::path ckpt_path = req.dir / "checkpoint.bin";
   Checkpoint ckpt{to_json(req.config), {}};
+  const std::vector<int> layer_bits = WeightBuilder(graph, req.config.weights).layer_bits();  // checks overrides
   if (fs::exists(ckpt_path)) {
     if (!req.resume)
       throw UsageError(req.dir.string() +
@@ -88,14 +90,15 @@ RunOutcome run_in_folder(const RunRequest& req, const Graph& graph, const Datase
     // The model file comes before the checkpoint that marks the run completed, so a run that a
     // resume skips always has its model.onnx.
     if (s.status == RunStatus::Completed)
-      export_onnx(graph, deployed_weights(graph, s.params, req.config.weights), (req.dir / "model.onnx").string());
-    save_all(req, ckpt);
+      export_onnx(graph, deployed_weights(graph, s.params, req.config.weights, s.lsq_steps),
+                  (req.dir / "model.onnx").string());
+    save_all(req, ckpt, layer_bits);
     print_progress(progress, name, s, req.config.epochs);
     return req.max_epochs <= 0 || ++this_call < req.max_epochs;
   });
   if (ckpt.state.status == RunStatus::Diverged) {
     progress << name << " diverged: " << ckpt.state.note << "\n";
-    save_all(req, ckpt);  // status diverged, metrics of the completed epochs; a resume skips it
+    save_all(req, ckpt, layer_bits);  // status diverged, metrics of the completed epochs; a resume skips it
   }
   return outcome(name, ckpt.state);
 }

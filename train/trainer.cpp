@@ -9,11 +9,14 @@
 #include "core/evaluate.hpp"
 #include "core/executor.hpp"
 #include "core/rng.hpp"
+#include "train/lsq.hpp"
 
 namespace qreg {
 using nlohmann::json;
 
-json to_json(const TrainConfig& c) {
+namespace {
+
+json config_json(const TrainConfig& c) {
   const OptimizerConfig& o = c.optimizer;
   return {{"mode", train_mode_name(c.weights.mode)},
           {"bits", c.weights.bits},
@@ -38,6 +41,20 @@ json to_json(const TrainConfig& c) {
           {"eval_batch", c.eval_batch}};
 }
 
+std::vector<Shape> shapes_of(const std::vector<Tensor>& tensors) {
+  std::vector<Shape> out;
+  for (const Tensor& t : tensors) out.push_back(t.shape());
+  return out;
+}
+
+}  // namespace
+
+json to_json(const TrainConfig& c) {
+  json j = config_json(c);
+  if (!c.weights.layer_bits.empty()) j["layer_bits"] = c.weights.layer_bits;  // [[layer, bits], ...]; absent before
+  return j;
+}
+
 const char* run_status_name(RunStatus status) {
   switch (status) {
     case RunStatus::Completed:
@@ -58,7 +75,8 @@ RunStatus parse_run_status(const std::string& text) {
 TrainState initial_state(const Graph& graph, const TrainConfig& cfg) {
   TrainState s;
   s.params = graph.values;
-  Optimizer opt(cfg.optimizer, graph);
+  if (cfg.weights.mode == TrainMode::Lsq) s.lsq_steps = lsq_initial_steps(graph, graph.values, cfg.weights);
+  Optimizer opt(cfg.optimizer, graph, shapes_of(s.lsq_steps));
   s.optimizer_state = opt.state();
   return s;
 }
@@ -125,16 +143,19 @@ void train(const Graph& graph, const Dataset& train_data, const Dataset& val_dat
   check_config(cfg);
   check_data(graph, train_data, "training");
   check_data(graph, val_data, "validation");
-  Optimizer opt(cfg.optimizer, graph);
+  WeightBuilder wb(graph, cfg.weights);  // UsageError for a bad layer override
+  const bool lsq = cfg.weights.mode == TrainMode::Lsq;
+  QREG_ASSERT(state.lsq_steps.size() == (lsq ? wb.layers().size() : 0), "train: LSQ steps do not fit the config");
+  Optimizer opt(cfg.optimizer, graph, shapes_of(state.lsq_steps));
   QREG_ASSERT(opt.state().size() == state.optimizer_state.size(), "train: optimizer state does not fit the config");
   opt.state() = state.optimizer_state;
   opt.set_steps(state.optimizer_steps);
   const Tensor probe = probe_batch(val_data, cfg.probe_size);
-  const GraphQuantConfig probe_cfg{cfg.weights.bits, cfg.weights.granularity, Scheme::Symmetric};
   const std::int64_t n = train_data.size();
   const std::int64_t steps = (n + cfg.batch - 1) / cfg.batch;
   Executor ex(graph);
-  ParamSet fwd, grads;
+  ParamSet grads;
+  std::vector<Tensor> step_grads;  // lsq: ∂L/∂s
   Tensor x, dlogits;
   std::vector<std::int32_t> y;
   while (state.status == RunStatus::Running && state.epoch < cfg.epochs) {
@@ -147,7 +168,7 @@ void train(const Graph& graph, const Dataset& train_data, const Dataset& val_dat
       const std::int64_t begin = s * cfg.batch, count = std::min(cfg.batch, n - begin);
       gather(train_data, perm.data() + begin, count, x, y);
       m.lr = learning_rate(cfg.schedule, cfg.optimizer.lr, e, cfg.epochs, s, steps);
-      const ParamSet& w = forward_weights(graph, state.params, cfg.weights, cfg.seed, e, s, fwd);
+      const ParamSet& w = wb.forward(state.params, state.lsq_steps, cfg.seed, e, s);
       const double loss = cross_entropy(ex.forward(x, w, true), y, &dlogits);
       if (!std::isfinite(loss)) {
         state.status = RunStatus::Diverged;
@@ -157,15 +178,17 @@ void train(const Graph& graph, const Dataset& train_data, const Dataset& val_dat
       }
       loss_sum += loss * static_cast<double>(count);
       ex.backward({{graph.output, dlogits}}, w, grads, false);
-      ex.update_running_stats(state.params);  // running statistics live in the shadow set
-      opt.step(state.params, grads, m.lr);    // STE: ∂L/∂q(w) applied to the shadow w
-      if (!all_finite(state.params)) {
+      if (lsq) lsq_backward(wb.layers(), state.params, state.lsq_steps, grads, step_grads);
+      ex.update_running_stats(state.params);                             // running statistics live in the shadow set
+      opt.step(state.params, grads, state.lsq_steps, step_grads, m.lr);  // STE: ∂L/∂q(w) applied to the shadow w
+      if (lsq) lsq_clamp_steps(wb.layers(), state.lsq_steps);
+      if (!all_finite(state.params) || !all_finite(state.lsq_steps)) {
         state.status = RunStatus::Diverged;
         state.note = "non-finite weights at epoch " + std::to_string(e + 1) + " step " + std::to_string(s);
         return;
       }
     }
-    const ParamSet deployed = deployed_weights(graph, state.params, cfg.weights);
+    const ParamSet& deployed = wb.deployed(state.params, state.lsq_steps);
     const EvalResult tr = evaluate(graph, deployed, train_data, cfg.eval_batch);
     const EvalResult va = evaluate(graph, deployed, val_data, cfg.eval_batch);
     m.epoch = e + 1;
@@ -174,7 +197,8 @@ void train(const Graph& graph, const Dataset& train_data, const Dataset& val_dat
     m.train_accuracy = tr.accuracy;
     m.val_loss = va.loss;
     m.val_accuracy = va.accuracy;
-    m.layers = probe_layer_noise(graph, state.params, probe_cfg, probe);
+    const ParamSet& quantized = wb.quantized(state.params, state.lsq_steps);  // after the evaluations: same buffer
+    m.layers = probe_layer_noise(graph, state.params, quantized, wb.steps(), wb.layer_bits(), probe);
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     state.metrics.push_back(std::move(m));
     state.epoch = e + 1;

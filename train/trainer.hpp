@@ -1,6 +1,6 @@
 // The training loop over the engine: seeded shuffling, minibatch SGD/AdamW on float shadow
 // weights with the forward pass at the mode's weights (FP32, QAT with the straight-through
-// estimator, uniform or Gaussian weight noise), per-epoch evaluation and noise probing.
+// estimator, LSQ, uniform or Gaussian weight noise), per-epoch evaluation and noise probing.
 // Deterministic: the same config and seed give bitwise the same state for any thread count.
 #pragma once
 
@@ -42,7 +42,8 @@ struct TrainState {
   int epoch = 0;  // completed epochs; the next epoch's RNG streams derive from this
   RunStatus status = RunStatus::Running;
   ParamSet params;                      // float shadow parameters (and batch-norm running statistics)
-  std::vector<Tensor> optimizer_state;  // see Optimizer::state()
+  std::vector<Tensor> lsq_steps;        // lsq: learned step per quantized layer [groups]; else empty
+  std::vector<Tensor> optimizer_state;  // see Optimizer::state() (extras: the lsq steps)
   std::int64_t optimizer_steps = 0;
   std::vector<EpochMetrics> metrics;  // one per completed epoch
   std::string note;                   // e.g. where a run diverged

@@ -1,7 +1,8 @@
 // `qreg train` in-process on a tiny synthetic sweep (mlp 16-8-4, 2 bit widths × 2 seeds, 2 epochs):
 // the expected run folders and files, the summary, --resume skipping finished runs, a refused
 // rerun without --resume, a diverging run reported in the summary while the sweep goes on, and
-// usage errors. File contents are checked for structure only; the numbers are tested in tests/train.
+// LSQ with per-layer bits (folder name, recorded bits), usage errors. File contents are checked for structure only; the
+// numbers are tested in tests/train.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -85,10 +86,26 @@ TEST_F(TrainCommand, DivergingRunIsReportedAndTheSweepContinues) {
   EXPECT_TRUE(fs::exists(dir_ / "mlp_noise_b8_s2" / "metrics.csv"));
 }
 
+TEST_F(TrainCommand, LsqWithLayerBitsNamesTheRunAndRecordsTheBits) {
+  const CliRun r = run(args({"--bits", "32,4", "--mode", "lsq", "--layer-bits", "1:8"}));
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_TRUE(fs::exists(dir_ / "mlp_fp32_s1" / "model.onnx"));  // the baseline ignores mode and layer bits
+  const auto metrics = read_json(dir_ / "mlp_lsq_b4_l1b8_s1" / "metrics.json");
+  EXPECT_EQ(metrics.at("run").at("layer_bits"), (std::vector<int>{4, 8}));
+  EXPECT_EQ(metrics.at("run").at("config").at("mode"), "lsq");
+  EXPECT_EQ(metrics.at("epochs")[1].at("layers")[1].at("bits"), 8);
+  const auto fp32 = read_json(dir_ / "mlp_fp32_s1" / "metrics.json");
+  EXPECT_EQ(fp32.at("run").at("layer_bits"), (std::vector<int>{32, 32}));
+}
+
 TEST_F(TrainCommand, BadArgumentsAreUsageErrors) {
   EXPECT_EQ(run(args({"--bits", "1"})).rc, 2);
   EXPECT_EQ(run(args({"--seeds", "x"})).rc, 2);
-  EXPECT_EQ(run(args({"--mode", "lsq"})).rc, 2);
+  EXPECT_EQ(run(args({"--mode", "lsqq"})).rc, 2);
+  const CliRun beyond = run(args({"--bits", "8", "--layer-bits", "2:8"}));  // layers 0 and 1 only
+  EXPECT_EQ(beyond.rc, 2);
+  EXPECT_NE(beyond.err.find("layer 2 does not exist"), std::string::npos) << beyond.err;
+  EXPECT_EQ(run(args({"--layer-bits", "8/4"})).rc, 2);
   EXPECT_EQ(run({"train", "--model", "mlp"}).rc, 2);  // --out is required
 }
 

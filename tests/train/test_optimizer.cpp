@@ -8,6 +8,8 @@
 //        → w2 = 0.98534762987 (the same arithmetic in double, python, 0.9853476298705847)
 // The optimizer computes in float: tolerance 2 float ULPs near 1 (relative 2.4e-7), stated as 3e-7 absolute.
 // Batch-norm running statistics are not trainable and must not move.
+// Extra tensors (LSQ steps) take the same update without weight decay: SGD w = 1, g = 0.5 →
+// v1 = 0.5, w1 = 0.95; AdamW → w1 = 1 − 0.01·0.5/(0.5 + 1e-8) = 0.99000000002.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -60,6 +62,20 @@ TEST(Optimizer, AdamWMatchesHandValues) {
   EXPECT_NEAR(f.params[0][0], 0.9853476298705847, kFloatTol);
   EXPECT_EQ(opt.steps(), 2);
   EXPECT_EQ(opt.state().size(), 2 * f.params.size());  // first and second moments
+}
+
+TEST(Optimizer, ExtraTensorsGetTheUpdateWithoutWeightDecay) {
+  for (OptimizerKind kind : {OptimizerKind::Sgd, OptimizerKind::AdamW}) {
+    Fixture f(1.0f);
+    const bool sgd = kind == OptimizerKind::Sgd;
+    Optimizer opt({kind, sgd ? 0.1 : 0.01, 0.9, sgd ? 0.01 : 0.1}, f.graph, {Shape{3}});
+    std::vector<Tensor> extra{Tensor(Shape{3}, 1.0f)}, extra_grads{Tensor(Shape{3}, 0.5f)};
+    f.set_grad(0.5f);
+    opt.step(f.params, f.grads, extra, extra_grads, sgd ? 0.1 : 0.01);
+    EXPECT_NEAR(f.params[0][0], sgd ? 0.949 : 0.9890000002, kFloatTol);  // decayed as before
+    EXPECT_NEAR(extra[0][2], sgd ? 0.95 : 0.99000000002, kFloatTol);     // not decayed
+    EXPECT_EQ(opt.state().size(), (sgd ? 1 : 2) * (f.params.size() + 1));
+  }
 }
 
 TEST(Optimizer, RunningStatisticsDoNotMove) {

@@ -2,8 +2,10 @@
 // - it learns: the training loss after the last epoch is well below the first epoch's and below
 //   ln(classes) (the loss of a uniform guess);
 // - it is deterministic: the whole state (metrics and parameters) is bitwise identical for 1 and
-//   2 threads (noise mode, so the noise streams are exercised, and a conv/batch-norm model);
-// - resuming an interrupted run gives exactly the metrics and parameters of an uninterrupted one;
+//   2 threads (noise mode, so the noise streams are exercised, and a conv/batch-norm model; and
+//   LSQ per channel with per-layer bits, so the learned steps and their reductions are too);
+// - resuming an interrupted run gives exactly the metrics and parameters of an uninterrupted one
+//   (also LSQ with per-layer bits and AdamW: steps and their moments are checkpointed);
 // - a huge learning rate ends the run with status diverged, not an exception;
 // - the run folder holds metrics.csv/json, checkpoint.bin and model.onnx; a truncated checkpoint
 //   is an Error naming the file.
@@ -51,9 +53,14 @@ void expect_same(const TrainState& a, const TrainState& b) {
     jb.erase("seconds");
     EXPECT_EQ(ja, jb) << "epoch " << e + 1;
   }
-  ASSERT_EQ(a.params.size(), b.params.size());
-  for (std::size_t p = 0; p < a.params.size(); ++p)
-    for (std::int64_t i = 0; i < a.params[p].size(); ++i) ASSERT_EQ(a.params[p][i], b.params[p][i]) << p << "," << i;
+  auto same = [](const std::vector<Tensor>& x, const std::vector<Tensor>& y, const char* what) {
+    ASSERT_EQ(x.size(), y.size()) << what;
+    for (std::size_t p = 0; p < x.size(); ++p)
+      for (std::int64_t i = 0; i < x[p].size(); ++i) ASSERT_EQ(x[p][i], y[p][i]) << what << " " << p << "," << i;
+  };
+  same(a.params, b.params, "params");
+  same(a.lsq_steps, b.lsq_steps, "lsq steps");
+  same(a.optimizer_state, b.optimizer_state, "optimizer state");
 }
 
 TEST(Trainer, LearnsTeacherStudentData) {
@@ -84,6 +91,27 @@ TEST(Trainer, BitwiseIdenticalForOneAndTwoThreads) {
     const ThreadScope t(2);
     train(g, tr, va, cfg, two);
   }
+  expect_same(one, two);
+}
+
+TEST(Trainer, LsqWithLayerBitsIsBitwiseIdenticalForOneAndTwoThreads) {
+  const Graph g = make_residual_cnn(2);
+  const Dataset tr = data(96, {2, 6, 6}, 5), va = data(32, {2, 6, 6}, 6);
+  TrainConfig cfg = small_config(TrainMode::Lsq, 4, 2);
+  cfg.weights.granularity = Granularity::Channel;
+  cfg.weights.layer_bits = {{0, 8}};
+  TrainState one = initial_state(g, cfg), two = initial_state(g, cfg);
+  {
+    const ThreadScope t(1);
+    train(g, tr, va, cfg, one);
+  }
+  {
+    const ThreadScope t(2);
+    train(g, tr, va, cfg, two);
+  }
+  ASSERT_EQ(one.status, RunStatus::Completed);
+  EXPECT_EQ(one.metrics.back().layers[0].bits, 8);
+  EXPECT_EQ(one.metrics.back().layers[1].bits, 4);
   expect_same(one, two);
 }
 
@@ -129,6 +157,28 @@ TEST_F(RunFolder, ResumeAfterInterruptionMatchesUninterruptedRun) {
   RunRequest other = cut;
   other.config.optimizer.lr = 0.2;
   EXPECT_THROW(run_in_folder(other, graph_, tr_, va_, log_), Error);  // config changed
+}
+
+TEST_F(RunFolder, LsqWithLayerBitsResumesBitwise) {
+  TrainConfig cfg = small_config(TrainMode::Lsq, 4, 3);
+  cfg.optimizer.kind = OptimizerKind::AdamW;
+  cfg.optimizer.lr = 0.01;
+  cfg.weights.layer_bits = {{1, 8}};
+  RunRequest whole = request("whole", cfg), cut = request("cut", cfg);
+  EXPECT_EQ(run_in_folder(whole, graph_, tr_, va_, log_).status, RunStatus::Completed);
+  cut.max_epochs = 1;
+  EXPECT_EQ(run_in_folder(cut, graph_, tr_, va_, log_).status, RunStatus::Running);
+  cut.max_epochs = 0;
+  cut.resume = true;
+  EXPECT_EQ(run_in_folder(cut, graph_, tr_, va_, log_).status, RunStatus::Completed);
+  const TrainState a = load_checkpoint(whole.dir / "checkpoint.bin").state;
+  expect_same(a, load_checkpoint(cut.dir / "checkpoint.bin").state);
+  EXPECT_EQ(a.lsq_steps.size(), 2u);
+  EXPECT_EQ(a.optimizer_state.size(), 2 * (graph_.values.size() + 2));  // AdamW m, v incl. the steps
+  std::ifstream js(whole.dir / "metrics.json");
+  const auto j = nlohmann::json::parse(js);
+  EXPECT_EQ(j.at("run").at("layer_bits"), (std::vector<int>{4, 8}));
+  EXPECT_EQ(j.at("epochs")[0].at("layers")[1].at("bits"), 8);
 }
 
 TEST_F(RunFolder, HugeLearningRateDiverges) {

@@ -7,9 +7,18 @@
 // Noise modes: δ = w_fwd − w lies in [−Δ/2, Δ/2] (uniform) and its sample variance over n weights
 // is within 5 standard errors of Δ²/12 (SE of a sample variance ≈ σ²·√(κ−1)/√n, with κ = 1.8 for
 // uniform and 3 for Gaussian).
+// The WeightBuilder (persistent buffers, fused parallel kernels) must reproduce bitwise what the
+// reference path computes: quantize_graph for q(w), and for the noise modes the sequential
+// RandomStream draws (one uniform per weight, Box-Muller normals, the stream running on across
+// layers), on 1 and 2 threads and on tensors larger than one parallel chunk (2^15 weights).
+// Per-layer bits: each layer equals quantize_graph at its own bits; 32 leaves the layer float.
 #include <gtest/gtest.h>
 
 #include <cmath>
+
+#include "core/error.hpp"
+#include "core/parallel.hpp"
+#include "core/rng.hpp"
 
 #include "core/executor.hpp"
 #include "core/models.hpp"
@@ -92,6 +101,80 @@ TEST(WeightModes, QatIsTheQuantizerAndFp32IsTheShadow) {
   for (std::size_t p = 0; p < ref.size(); ++p)
     for (std::int64_t i = 0; i < ref[p].size(); ++i) EXPECT_EQ(q[p][i], ref[p][i]);
   EXPECT_EQ(&forward_weights(g, g.values, {TrainMode::Noise, 32}, 1, 0, 0, out), &g.values);
+}
+
+// The pre-builder implementation of the noise modes: a sequential stream across layers.
+ParamSet reference_noise(const Graph& g, const ParamSet& w, TrainMode mode, int bits, std::uint64_t seed, int epoch,
+                         std::int64_t step) {
+  ParamSet out = w;
+  const QuantizedGraphParams q = quantize_graph(g, w, {bits});
+  RandomStream rng(seed, noise_stream(epoch, step));
+  for (std::size_t l = 0; l < q.layers.size(); ++l) {
+    Tensor& t = out[static_cast<std::size_t>(q.weights[l])];
+    const float st = q.steps[l][0];
+    for (float& v : t.values()) {
+      if (mode == TrainMode::Noise)
+        v += st * (rng.uniform() - 0.5f);
+      else
+        v += static_cast<float>(st * 0.28867513459481287 * rng.normal());
+    }
+  }
+  return out;
+}
+
+TEST(WeightBuilder, MatchesTheReferencePathBitwiseOnOneAndTwoThreads) {
+  const Graph g = make_mlp({784, 256, 10}, 3);  // 200,704 weights in layer 0: seven chunks
+  for (int threads : {1, 2}) {
+    const ThreadScope scope(threads);
+    WeightBuilder qat(g, {TrainMode::Qat, 4, Granularity::Tensor});
+    const ParamSet ref = quantize_graph(g, g.values, {4}).values;
+    const ParamSet& q = qat.forward(g.values, {}, 1, 0, 0);
+    for (std::size_t p = 0; p < ref.size(); ++p)
+      for (std::int64_t i = 0; i < ref[p].size(); ++i) ASSERT_EQ(q[p][i], ref[p][i]) << p << "," << i;
+    for (TrainMode mode : {TrainMode::Noise, TrainMode::Gaussian}) {
+      WeightBuilder b(g, {mode, 4, Granularity::Tensor});
+      const ParamSet expect = reference_noise(g, g.values, mode, 4, 9, 2, 17);
+      for (int rep = 0; rep < 2; ++rep) {  // the second call reuses the buffers
+        const ParamSet& got = b.forward(g.values, {}, 9, 2, 17);
+        for (std::size_t p = 0; p < expect.size(); ++p)
+          for (std::int64_t i = 0; i < expect[p].size(); ++i)
+            ASSERT_EQ(got[p][i], expect[p][i]) << train_mode_name(mode) << " " << p << "," << i;
+      }
+    }
+  }
+}
+
+TEST(WeightBuilder, PerLayerBitsQuantizeEachLayerAtItsOwnWidth) {
+  const Graph g = make_cnn(1);  // conv, conv, gemm, gemm
+  const WeightModeConfig cfg{TrainMode::Qat, 4, Granularity::Channel, parse_layer_bits("0:8,3:fp32")};
+  WeightBuilder b(g, cfg);
+  EXPECT_EQ(b.layer_bits(), (std::vector<int>{8, 4, 4, 32}));
+  const ParamSet& q = b.forward(g.values, {}, 1, 0, 0);
+  const ParamSet q8 = quantize_graph(g, g.values, {8, Granularity::Channel}).values;
+  const ParamSet q4 = quantize_graph(g, g.values, {4, Granularity::Channel}).values;
+  const auto layers = quantized_layers(g);
+  for (std::size_t l = 0; l < layers.size(); ++l) {
+    const auto p = static_cast<std::size_t>(layers[l].second);
+    const Tensor& want = l == 0 ? q8[p] : l == 3 ? g.values[p] : q4[p];
+    for (std::int64_t i = 0; i < want.size(); ++i) ASSERT_EQ(q[p][i], want[i]) << "layer " << l << " [" << i << "]";
+  }
+  EXPECT_EQ(b.steps()[3], std::vector<float>{0.0f});
+  EXPECT_THROW(WeightBuilder(g, {TrainMode::Qat, 4, Granularity::Tensor, {{4, 8}}}), UsageError);  // no layer 4
+}
+
+TEST(LayerBits, ParsesPairsAndNamesTheProblem) {
+  EXPECT_EQ(parse_layer_bits("2:4,0:8"), (LayerBits{{0, 8}, {2, 4}}));
+  EXPECT_EQ(parse_layer_bits("1:32"), (LayerBits{{1, 32}}));
+  EXPECT_TRUE(parse_layer_bits("").empty());
+  EXPECT_EQ(layer_bits_label({{0, 8}, {2, 32}}), "l0b8_l2fp32");
+  for (const char* bad : {"8/4/8", "0:8,", "a:8", "0:1", "0:8,0:4", "-1:8", "0:8x"}) {
+    try {
+      parse_layer_bits(bad);
+      ADD_FAILURE() << bad << " accepted";
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find("--layer-bits"), std::string::npos) << e.what();
+    }
+  }
 }
 
 }  // namespace
