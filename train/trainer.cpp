@@ -9,11 +9,13 @@
 #include "core/evaluate.hpp"
 #include "core/executor.hpp"
 #include "core/rng.hpp"
+#include "train/regularizers.hpp"
 
 namespace qreg {
 using nlohmann::json;
 
-json to_json(const TrainConfig& c) {
+namespace {
+json base_config_json(const TrainConfig& c) {
   const OptimizerConfig& o = c.optimizer;
   return {{"mode", train_mode_name(c.weights.mode)},
           {"bits", c.weights.bits},
@@ -36,6 +38,14 @@ json to_json(const TrainConfig& c) {
           {"seed", c.seed},
           {"probe_size", c.probe_size},
           {"eval_batch", c.eval_batch}};
+}
+}  // namespace
+
+json to_json(const TrainConfig& c) {
+  json j = base_config_json(c);
+  if (c.act_bits != kFloatBits) j["act_bits"] = c.act_bits;  // only when set: older checkpoints still resume
+  if (c.dropout > 0.0) j["dropout"] = c.dropout;
+  return j;
 }
 
 const char* run_status_name(RunStatus status) {
@@ -123,6 +133,7 @@ void check_config(const TrainConfig& cfg) {
 void train(const Graph& graph, const Dataset& train_data, const Dataset& val_data, const TrainConfig& cfg,
            TrainState& state, const std::function<bool(const TrainState&)>& on_epoch) {
   check_config(cfg);
+  check_training_graph(graph, cfg.act_bits, cfg.dropout);  // the graph carries --act-bits / --dropout
   check_data(graph, train_data, "training");
   check_data(graph, val_data, "validation");
   Optimizer opt(cfg.optimizer, graph);
@@ -148,6 +159,7 @@ void train(const Graph& graph, const Dataset& train_data, const Dataset& val_dat
       gather(train_data, perm.data() + begin, count, x, y);
       m.lr = learning_rate(cfg.schedule, cfg.optimizer.lr, e, cfg.epochs, s, steps);
       const ParamSet& w = forward_weights(graph, state.params, cfg.weights, cfg.seed, e, s, fwd);
+      ex.set_dropout_stream(cfg.seed, dropout_stream(e, s));
       const double loss = cross_entropy(ex.forward(x, w, true), y, &dlogits);
       if (!std::isfinite(loss)) {
         state.status = RunStatus::Diverged;
@@ -157,7 +169,7 @@ void train(const Graph& graph, const Dataset& train_data, const Dataset& val_dat
       }
       loss_sum += loss * static_cast<double>(count);
       ex.backward({{graph.output, dlogits}}, w, grads, false);
-      ex.update_running_stats(state.params);  // running statistics live in the shadow set
+      ex.update_running_stats(state.params);  // running statistics (BN, activation max) live in the shadow set
       opt.step(state.params, grads, m.lr);    // STE: ∂L/∂q(w) applied to the shadow w
       if (!all_finite(state.params)) {
         state.status = RunStatus::Diverged;
