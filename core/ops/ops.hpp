@@ -99,7 +99,7 @@ void softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx);
 
 /// Activation fake-quantizer (core/ops/act_quant.cpp): y = s·clamp(rint(x/s), 0, 2^bits − 1),
 /// s = max/(2^bits − 1); max = running max (inference) or its momentum update with the batch max
-/// (training, kept in st.act_max for act_quant_update). Straight-through dx += dy on [0, max].
+/// (training; kept in st.act_max, written back by Executor::update_running_stats). STE: dx += dy on [0, max].
 void act_quant_forward(const Tensor& x, const Tensor& running_max, int bits, float momentum, bool training, Tensor& y,
                        NodeState& st);
 void act_quant_backward(const Tensor& x, const Tensor& dy, Tensor& dx, const NodeState& st);
