@@ -33,6 +33,8 @@ struct TrainOptions {
   int epochs = 10;
   double lr = 0.05, momentum = 0.9, weight_decay = 0.0;
   std::int64_t batch = 128, probe_size = 256;
+  int act_bits = 32;     // activation quantization after every Relu, 2..16; 32 = off
+  double dropout = 0.0;  // dropout ratio after every hidden Relu, [0, 1); 0 = off
   std::string out_dir;
   bool resume = false;
   bool predict = true;  // theory's first-order noise prediction per epoch (cli/noise_predictor.hpp)

@@ -2,6 +2,7 @@
 // per-epoch metrics, checkpoints and resume (train/run_folder.hpp), and a summary table at the end.
 #include <filesystem>
 #include <ostream>
+#include <sstream>
 
 #include "cli/commands.hpp"
 #include "cli/model_data.hpp"
@@ -12,6 +13,7 @@
 #include "core/models.hpp"
 #include "core/parallel.hpp"
 #include "core/quantize_graph.hpp"
+#include "train/regularizers.hpp"
 #include "train/run_folder.hpp"
 
 namespace qreg::cli {
@@ -43,9 +45,22 @@ std::string model_stem(const std::string& model) {
   return model == "mlp" || model == "cnn" ? model : std::filesystem::path(model).stem().string();
 }
 
-Graph build_model(const TrainOptions& opt, std::uint64_t seed) {
+Graph build_base_model(const TrainOptions& opt, std::uint64_t seed) {
   if (opt.model == "mlp") return make_mlp(parse_int_list(opt.widths, "--widths"), seed);
   return load_model({opt.model, seed});
+}
+
+/// The model with --act-bits / --dropout nodes (train/regularizers.hpp).
+Graph build_model(const TrainOptions& opt, std::uint64_t seed) {
+  return training_graph(build_base_model(opt, seed), opt.act_bits, opt.dropout);
+}
+
+/// "_a<bits>" and "_d<ratio>" when activation quantization / dropout are on.
+std::string activation_suffix(const TrainOptions& opt) {
+  std::ostringstream os;
+  if (opt.act_bits != kFloatBits) os << "_a" << opt.act_bits;
+  if (opt.dropout > 0.0) os << "_d" << opt.dropout;
+  return os.str();
 }
 
 TrainConfig run_config(const TrainOptions& opt, int bits, std::uint64_t seed) {
@@ -63,6 +78,8 @@ TrainConfig run_config(const TrainOptions& opt, int bits, std::uint64_t seed) {
   c.batch = opt.batch;
   c.seed = seed;
   c.probe_size = opt.probe_size;
+  c.act_bits = opt.act_bits;
+  c.dropout = opt.dropout;
   return c;
 }
 
@@ -71,7 +88,7 @@ std::string run_name(const TrainOptions& opt, int bits, std::uint64_t seed) {
   if (bits != kFloatBits && opt.mode != "qat") name += opt.mode + "_";
   name += bits == kFloatBits ? "fp32" : "b" + std::to_string(bits);
   const std::string layers = bits == kFloatBits ? "" : layer_bits_label(parse_layer_bits(opt.layer_bits));
-  return name + (layers.empty() ? "" : "_" + layers) + "_s" + std::to_string(seed);
+  return name + (layers.empty() ? "" : "_" + layers) + activation_suffix(opt) + "_s" + std::to_string(seed);
 }
 
 }  // namespace
@@ -102,11 +119,9 @@ int run_train(const TrainOptions& opt, Output& io) {
       req.config = run_config(opt, bits, useed);
       req.resume = opt.resume;
       req.context = {"train", "cpu", threads.threads(), useed};
-      req.info = {{"model", opt.model},
-                  {"data", train_data.name},
-                  {"train_samples", train_data.size()},
-                  {"val_data", val_data.name},
-                  {"val_samples", val_data.size()}};
+      req.info = {{"model", opt.model},        {"data", train_data.name},        {"train_samples", train_data.size()},
+                  {"val_data", val_data.name}, {"val_samples", val_data.size()}, {"act_bits", opt.act_bits},
+                  {"dropout", opt.dropout}};
       const Graph graph = build_model(opt, useed);  // built-in models: initialised from the run's seed
       if (opt.predict) req.predict_noise = first_order_noise_predictor(graph, val_data, opt.probe_size);
       const RunOutcome o = run_in_folder(req, graph, train_data, val_data, io.err);
@@ -119,6 +134,8 @@ int run_train(const TrainOptions& opt, Output& io) {
                       {"bits", bits},
                       {"layer_bits", req.config.weights.layer_bits},
                       {"seed", seed},
+                      {"act_bits", opt.act_bits},
+                      {"dropout", opt.dropout},
                       {"status", run_status_name(o.status)},
                       {"epochs", o.epochs},
                       {"skipped", o.skipped},
@@ -128,7 +145,8 @@ int run_train(const TrainOptions& opt, Output& io) {
                       {"note", o.note}});
     }
   }
-  summary.document = {{"model", opt.model}, {"out", opt.out_dir}, {"runs", runs}};
+  summary.document = {
+      {"model", opt.model}, {"out", opt.out_dir}, {"act_bits", opt.act_bits}, {"dropout", opt.dropout}, {"runs", runs}};
   summary.notes.push_back("gap = val_loss - train_loss after the last epoch; per-epoch metrics in " + opt.out_dir +
                           "/<run>/metrics.csv");
   write_report_file(summary, Format::Csv, (std::filesystem::path(opt.out_dir) / "summary.csv").string());
@@ -164,6 +182,11 @@ void add_train_command(CLI::App& app, Action& action) {
       ->capture_default_str();
   cmd->add_option("--granularity", opt->granularity, "Step per tensor or per output channel")
       ->check(CLI::IsMember({"tensor", "channel"}))
+      ->capture_default_str();
+  cmd->add_option("--act-bits", opt->act_bits,
+                  "Quantize activations after every Relu to 2..16 bits (unsigned, per tensor, running max); 32 = off")
+      ->capture_default_str();
+  cmd->add_option("--dropout", opt->dropout, "Dropout ratio after every hidden Relu, 0 <= P < 1; 0 = off")
       ->capture_default_str();
   cmd->add_option("--epochs", opt->epochs, "Epochs per run")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--lr", opt->lr, "Base learning rate")->check(CLI::NonNegativeNumber)->capture_default_str();

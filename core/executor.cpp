@@ -92,6 +92,11 @@ void Executor::forward_node(std::size_t i, const ParamSet& params) {
                                     training_, y, state_[i]);
     case OpType::Softmax:
       return ops::softmax_forward(x, y);
+    case OpType::ActQuant:
+      return ops::act_quant_forward(x, param(0), static_cast<int>(node.attrs.get_ints("bits", {8}).at(0)),
+                                    node.attrs.get_float("momentum", 0.9f), training_, y, state_[i]);
+    case OpType::Dropout:
+      return ops::dropout_forward(x, node.attrs.get_float("ratio", 0.5f), training_, i, y, state_[i]);
   }
 }
 
@@ -170,6 +175,10 @@ void Executor::backward_node(std::size_t i, const ParamSet& params, ParamSet& pa
       return ops::batchnorm_backward(x, param(0), dy, dx, pgrad(0), pgrad(1), state_[i]);
     case OpType::Softmax:
       return ops::softmax_backward(y, dy, *dx);
+    case OpType::ActQuant:
+      return ops::act_quant_backward(x, dy, *dx, state_[i]);
+    case OpType::Dropout:
+      return ops::dropout_backward(dy, *dx, state_[i]);
   }
 }
 
@@ -177,6 +186,7 @@ void Executor::update_running_stats(ParamSet& params) const {
   if (!training_) return;
   for (std::size_t i = 0; i < graph_.nodes.size(); ++i) {
     const Node& node = graph_.nodes[i];
+    if (node.op == OpType::ActQuant) params.at(idx(node.params[0]))[0] = state_[i].act_max;
     if (node.op != OpType::BatchNormalization) continue;
     const float momentum = node.attrs.get_float("momentum", 0.9f);
     Tensor& mean = params.at(idx(node.params[2]));
@@ -186,6 +196,13 @@ void Executor::update_running_stats(ParamSet& params) const {
       mean[c] = momentum * mean[c] + (1.0f - momentum) * state_[i].mean[k];
       var[c] = momentum * var[c] + (1.0f - momentum) * state_[i].batch_var[k];
     }
+  }
+}
+
+void Executor::set_dropout_stream(std::uint64_t seed, std::uint64_t stream) {
+  for (ops::NodeState& st : state_) {
+    st.rng_seed = seed;
+    st.rng_stream = stream;
   }
 }
 

@@ -48,8 +48,13 @@ class Executor {
 
   /// After a training forward: running = momentum·running + (1 − momentum)·batch statistic for
   /// every batch-norm node (ONNX momentum attribute, default 0.9; the variance is the unbiased
-  /// batch variance, as PyTorch). No-op after an inference forward.
+  /// batch variance, as PyTorch), and the running max of every ActQuant node. No-op after an
+  /// inference forward.
   void update_running_stats(ParamSet& params) const;
+
+  /// Philox stream (seed, stream) of the dropout masks of the following training forwards
+  /// (core/ops/dropout.cpp); the trainer sets one per step. No effect on graphs without Dropout.
+  void set_dropout_stream(std::uint64_t seed, std::uint64_t stream);
 
   /// Batch size of the last forward (0 before any).
   std::int64_t batch_size() const { return batch_; }

@@ -8,7 +8,7 @@
 namespace qreg {
 namespace {
 
-constexpr std::array<std::pair<OpType, const char*>, 12> kOpNames = {{
+constexpr std::array<std::pair<OpType, const char*>, 14> kOpNames = {{
     {OpType::Gemm, "Gemm"},
     {OpType::MatMul, "MatMul"},
     {OpType::Conv, "Conv"},
@@ -21,6 +21,8 @@ constexpr std::array<std::pair<OpType, const char*>, 12> kOpNames = {{
     {OpType::Add, "Add"},
     {OpType::BatchNormalization, "BatchNormalization"},
     {OpType::Softmax, "Softmax"},
+    {OpType::ActQuant, "ActQuant"},
+    {OpType::Dropout, "Dropout"},
 }};
 
 [[noreturn]] void fail(const Node& node, const std::string& what) {
@@ -157,6 +159,21 @@ Shape infer_batchnorm(const Graph& g, const Node& node) {
   return x;
 }
 
+// ActQuant: bits in [2, 16], one running-max parameter [1]; Dropout: ratio in [0, 1).
+Shape infer_training_op(const Graph& g, const Node& node) {
+  const bool quant = node.op == OpType::ActQuant;
+  expect_counts(node, 1, quant ? 1 : 0, quant ? 1 : 0);
+  if (quant) {
+    const auto bits = node.attrs.get_ints("bits", {});
+    if (bits.size() != 1 || bits[0] < 2 || bits[0] > 16) fail(node, "attribute bits must be one value in [2, 16]");
+    if (param_shape(g, node, 0) != Shape{1}) fail(node, "running max must have shape [1]");
+  } else {
+    const float ratio = node.attrs.get_float("ratio", 0.5f);
+    if (!(ratio >= 0.0f && ratio < 1.0f)) fail(node, "ratio must lie in [0, 1)");
+  }
+  return input_shape_of(g, node, 0);
+}
+
 }  // namespace
 
 const char* op_name(OpType op) {
@@ -213,6 +230,9 @@ Shape infer_shape(const Graph& graph, const Node& node) {
     }
     case OpType::BatchNormalization:
       return infer_batchnorm(graph, node);
+    case OpType::ActQuant:
+    case OpType::Dropout:
+      return infer_training_op(graph, node);
     case OpType::Relu:
     case OpType::Softmax: {
       expect_counts(node, 1, 0, 0);

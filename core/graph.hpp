@@ -27,6 +27,9 @@ enum class OpType {
   Add,                 // elementwise sum of two values of equal shape (residual)
   BatchNormalization,  // params scale, bias, mean, var; attr epsilon, momentum
   Softmax,             // over the last axis
+  // Training-side ops (core/act_quant.hpp inserts them after Relu nodes):
+  ActQuant,  // unsigned activation fake-quantizer; param running max [1]; attrs bits, momentum (not an ONNX op)
+  Dropout,   // inverted dropout in training forwards, identity in inference; attr ratio
 };
 const char* op_name(OpType op);
 /// Throws Error naming `text` when it is not a supported op.
@@ -45,11 +48,12 @@ struct Node {
   OpType op = OpType::Relu;
   std::vector<int> inputs;  // value ids, in ONNX input order (activations only)
   int output = -1;          // value id
-  std::vector<int> params;  // parameter ids: Gemm/MatMul/Conv {weight[, bias]}; BN {scale, bias, mean, var}
+  std::vector<int> params;  // parameter ids: Gemm/MatMul/Conv {weight[, bias]}; BN {scale, bias, mean, var};
+                            // ActQuant {running max}
   Attributes attrs;
 };
 
-enum class ParamRole { Weight, Bias, BnScale, BnBias, BnMean, BnVar };
+enum class ParamRole { Weight, Bias, BnScale, BnBias, BnMean, BnVar, ActMax };
 
 struct Parameter {
   std::string name;
@@ -58,7 +62,7 @@ struct Parameter {
   /// Weights of Gemm/MatMul/Conv are quantized; biases and batch-norm tensors are not.
   bool quantizable() const { return role == ParamRole::Weight; }
   /// Running statistics are updated by training but not by gradients.
-  bool trainable() const { return role != ParamRole::BnMean && role != ParamRole::BnVar; }
+  bool trainable() const { return role != ParamRole::BnMean && role != ParamRole::BnVar && role != ParamRole::ActMax; }
 };
 
 /// One parameter set: parameter id -> tensor. The graph keeps a default one; sim and train pass

@@ -4,6 +4,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/onnx_act_quant.hpp"
 #include "core/onnx_proto.hpp"
 #include "core/version.hpp"
 
@@ -59,6 +60,7 @@ class Exporter {
   Exporter(const Graph& graph, const ParamSet& params) : graph_(graph), params_(params) {}
 
   onnx::ModelProto run(int opset) {
+    opset_ = opset;
     onnx::ModelProto model;
     model.set_ir_version(ir_version_for(opset));
     model.set_producer_name("qreg");
@@ -97,7 +99,21 @@ class Exporter {
     }
   }
 
+  // The activation quantizer as standard ops (core/onnx_act_quant.hpp). A quantizer that no
+  // training forward calibrated (running max 0) has no finite ONNX form: x/0 is NaN at x = 0.
+  void write_act_quant(const Node& node, onnx::GraphProto* gp) {
+    const auto m = static_cast<std::size_t>(node.params.at(0));
+    if (!(params_[m][0] > 0.0f))
+      throw Error("export_onnx: activation quantizer '" + node.name +
+                  "' has running max 0 (never calibrated by a training forward)");
+    onnx_detail::write_act_quant(
+        gp, node.name, value_names_[static_cast<std::size_t>(node.inputs.at(0))], param_names_[m],
+        value_names_[static_cast<std::size_t>(node.output)], static_cast<int>(node.attrs.get_ints("bits", {}).at(0)),
+        [this](const std::string& wanted) { return unique(wanted, "tensor_" + std::to_string(taken_.size())); });
+  }
+
   void write_node(const Node& node, onnx::GraphProto* gp) {
+    if (node.op == OpType::ActQuant) return write_act_quant(node, gp);
     auto* np = gp->add_node();
     np->set_name(node.name);
     np->set_op_type(op_name(node.op));
@@ -124,6 +140,17 @@ class Exporter {
         for (const auto& [key, value] : node.attrs.floats)
           if (key == "epsilon" || key == "momentum") set_float(np, key, value);
         break;
+      case OpType::Dropout: {  // ratio: an attribute before opset 12, an optional input since
+        const float ratio = node.attrs.get_float("ratio", 0.5f);
+        if (opset_ < 12) {
+          set_float(np, "ratio", ratio);
+          break;
+        }
+        const std::string name = unique(out + "_ratio", "ratio_" + std::to_string(node.output));
+        onnx_detail::from_tensor(Tensor(Shape{}, ratio), name, gp->add_initializer());
+        np->add_input(name);
+        break;
+      }
       case OpType::Softmax:  // the last axis; valid under both the pre- and post-13 semantics
         set_int(np, "axis",
                 static_cast<std::int64_t>(graph_.value_shapes[static_cast<std::size_t>(node.inputs.at(0))].size()));
@@ -145,6 +172,7 @@ class Exporter {
 
   const Graph& graph_;
   const ParamSet& params_;
+  int opset_ = 13;
   std::set<std::string> taken_;
   std::vector<std::string> param_names_, value_names_;
 };

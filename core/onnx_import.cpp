@@ -5,7 +5,9 @@
 #include <map>
 #include <set>
 
+#include "core/act_quant.hpp"
 #include "core/error.hpp"
+#include "core/onnx_act_quant.hpp"
 #include "core/onnx_proto.hpp"
 
 namespace qreg {
@@ -181,6 +183,7 @@ class Importer {
         {"Identity", &Importer::identity},
         {"Dropout", &Importer::dropout},
         {"Constant", &Importer::constant},
+        {"Div", &Importer::div},
     };
     const auto it = kHandlers.find(n.op_type());
     if (it == kHandlers.end()) fail(n, "unsupported op");
@@ -462,6 +465,46 @@ class Importer {
     alias(n);
   }
 
+  // Div occurs only in the activation quantizer's pattern (core/onnx_act_quant.hpp): Div(M, q) of
+  // two constants is folded into the scale s (float division, as a runtime computes it), and
+  // Div(x, s) with its Round → Clip → Mul becomes one ActQuant node whose running max is M.
+  void div(const onnx::NodeProto& n, int index) {
+    allow_attrs(n, {});
+    require(n, n.input_size() == 2, "Div needs two inputs");
+    const auto m = floats_.find(n.input(0)), q = floats_.find(n.input(1));
+    if (m != floats_.end() && q != floats_.end()) {
+      const int bits = q->second.size() == 1 ? act_quant_bits(q->second[0]) : 0;
+      require(n, bits > 0 && m->second.size() == 1,
+              "Div of constants is supported only as an activation quantizer's scale (max [1] / (2^B - 1))");
+      Tensor scale = m->second;
+      scale[0] = scale[0] / q->second[0];
+      floats_[n.output(0)] = scale;
+      act_scales_[n.output(0)] = {n.input(0), bits};
+      return;
+    }
+    const auto scale = act_scales_.find(n.input(1));
+    require(n, values_.count(n.input(0)) && scale != act_scales_.end(),
+            "Div is supported only inside the activation quantizer pattern (see docs/onnx.md)");
+    const auto [max_name, bits] = scale->second;
+    const auto chain = match_act_quant_chain(
+        gp_, index, static_cast<float>((1 << bits) - 1),
+        [this](const std::string& name) -> const Tensor* {
+          const auto it = floats_.find(name);
+          return it == floats_.end() ? nullptr : &it->second;
+        },
+        uses_);
+    skip_.insert(chain.nodes.begin(), chain.nodes.end());
+    Node node = start(n, OpType::ActQuant);
+    if (node.name.size() > 4 && node.name.ends_with("/Div")) node.name.resize(node.name.size() - 4);
+    node.inputs = {value_of(n, 0)};
+    node.attrs.ints["bits"] = {bits};
+    node.attrs.floats["momentum"] = kActQuantMomentum;
+    Tensor max = floats_.at(max_name);
+    max.reshape({1});
+    node.params = {param(n, max_name, ParamRole::ActMax, std::move(max))};
+    finish(std::move(node), chain.output);
+  }
+
   void constant(const onnx::NodeProto& n, int) {
     require(n, n.attribute_size() == 1, "expects exactly one value attribute");
     const auto& a = n.attribute(0);
@@ -495,6 +538,7 @@ class Importer {
   std::map<std::string, int> uses_;       // ONNX name -> number of consumers (graph outputs count)
   std::set<int> skip_;                    // nodes folded into an earlier one
   std::set<std::string> used_params_;
+  std::map<std::string, std::pair<std::string, int>> act_scales_;  // scale s -> (running max M, bits)
 };
 
 }  // namespace

@@ -156,6 +156,8 @@ std::vector<Vec> propagate(const Graph& g, const ParamSet& params, const Calibra
         break;
       case OpType::Flatten:
       case OpType::Reshape:
+      case OpType::ActQuant:  // straight-through (first order); Dropout is the identity in inference
+      case OpType::Dropout:
         out = var[in];
         break;
       case OpType::Softmax:  // not propagated: no quantized layer reads probabilities

@@ -10,6 +10,7 @@
 #include "core/executor.hpp"
 #include "core/rng.hpp"
 #include "train/lsq.hpp"
+#include "train/regularizers.hpp"
 
 namespace qreg {
 using nlohmann::json;
@@ -40,7 +41,6 @@ json config_json(const TrainConfig& c) {
           {"probe_size", c.probe_size},
           {"eval_batch", c.eval_batch}};
 }
-
 std::vector<Shape> shapes_of(const std::vector<Tensor>& tensors) {
   std::vector<Shape> out;
   for (const Tensor& t : tensors) out.push_back(t.shape());
@@ -51,7 +51,10 @@ std::vector<Shape> shapes_of(const std::vector<Tensor>& tensors) {
 
 json to_json(const TrainConfig& c) {
   json j = config_json(c);
-  if (!c.weights.layer_bits.empty()) j["layer_bits"] = c.weights.layer_bits;  // [[layer, bits], ...]; absent before
+  // Keys added after the first release are written only when set, so older checkpoints still resume.
+  if (!c.weights.layer_bits.empty()) j["layer_bits"] = c.weights.layer_bits;  // [[layer, bits], ...]
+  if (c.act_bits != kFloatBits) j["act_bits"] = c.act_bits;
+  if (c.dropout > 0.0) j["dropout"] = c.dropout;
   return j;
 }
 
@@ -141,6 +144,7 @@ void check_config(const TrainConfig& cfg) {
 void train(const Graph& graph, const Dataset& train_data, const Dataset& val_data, const TrainConfig& cfg,
            TrainState& state, const std::function<bool(const TrainState&)>& on_epoch) {
   check_config(cfg);
+  check_training_graph(graph, cfg.act_bits, cfg.dropout);  // the graph carries --act-bits / --dropout
   check_data(graph, train_data, "training");
   check_data(graph, val_data, "validation");
   WeightBuilder wb(graph, cfg.weights);  // UsageError for a bad layer override
@@ -169,6 +173,7 @@ void train(const Graph& graph, const Dataset& train_data, const Dataset& val_dat
       gather(train_data, perm.data() + begin, count, x, y);
       m.lr = learning_rate(cfg.schedule, cfg.optimizer.lr, e, cfg.epochs, s, steps);
       const ParamSet& w = wb.forward(state.params, state.lsq_steps, cfg.seed, e, s);
+      ex.set_dropout_stream(cfg.seed, dropout_stream(e, s));
       const double loss = cross_entropy(ex.forward(x, w, true), y, &dlogits);
       if (!std::isfinite(loss)) {
         state.status = RunStatus::Diverged;
@@ -179,7 +184,7 @@ void train(const Graph& graph, const Dataset& train_data, const Dataset& val_dat
       loss_sum += loss * static_cast<double>(count);
       ex.backward({{graph.output, dlogits}}, w, grads, false);
       if (lsq) lsq_backward(wb.layers(), state.params, state.lsq_steps, grads, step_grads);
-      ex.update_running_stats(state.params);                             // running statistics live in the shadow set
+      ex.update_running_stats(state.params);  // running statistics (BN, activation max) live in the shadow set
       opt.step(state.params, grads, state.lsq_steps, step_grads, m.lr);  // STE: ∂L/∂q(w) applied to the shadow w
       if (lsq) lsq_clamp_steps(wb.layers(), state.lsq_steps);
       if (!all_finite(state.params) || !all_finite(state.lsq_steps)) {

@@ -29,6 +29,8 @@ struct TrainConfig {
   std::uint64_t seed = 1;         // shuffle and noise streams (the model's init seed is separate)
   std::int64_t probe_size = 256;  // first samples of the validation set used to probe layer noise
   std::int64_t eval_batch = 256;  // chunk size of evaluate()
+  int act_bits = 32;              // activation quantization after every Relu; 32 = off (train/regularizers.hpp)
+  double dropout = 0.0;           // dropout after every hidden Relu; 0 = off. The graph must carry both ops
 };
 /// Everything that determines the result (a resumed run must match it exactly).
 nlohmann::json to_json(const TrainConfig& cfg);

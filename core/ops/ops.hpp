@@ -56,6 +56,9 @@ struct NodeState {
   std::vector<float> batch_var;      // batch norm (training): unbiased batch variance, [C]
   bool training = false;
   std::vector<Tensor> partials;  // conv: per-chunk weight-gradient partial sums
+  float act_max = 0.0f;          // act quant: the max the last forward used (training: the updated running max)
+  FloatBuffer dropout_mul;       // dropout (training): per element 0 or 1/(1 − ratio); empty = identity
+  std::uint64_t rng_seed = 0, rng_stream = 0;  // dropout: Philox stream of the next training forward
 };
 
 // Gemm (y = x·Wᵀ + b, W [out, in]) and MatMul (y = x·W + b, W [in, out]) over the last axis.
@@ -91,5 +94,15 @@ void batchnorm_backward(const Tensor& x, const Tensor& scale, const Tensor& dy, 
 /// Softmax over the last axis.
 void softmax_forward(const Tensor& x, Tensor& y);
 void softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx);
+
+/// Activation fake-quantizer (core/ops/act_quant.cpp): y = s·clamp(rint(x/s), 0, 2^bits − 1),
+/// s = max/(2^bits − 1); max = running max (inference) or its momentum update with the batch max
+/// (training; kept in st.act_max, written back by Executor::update_running_stats). STE: dx += dy on [0, max].
+void act_quant_forward(const Tensor& x, const Tensor& running_max, int bits, float momentum, bool training, Tensor& y,
+                       NodeState& st);
+void act_quant_backward(const Tensor& x, const Tensor& dy, Tensor& dx, const NodeState& st);
+/// Inverted dropout (core/ops/dropout.cpp); `node` keys the mask's Philox counters. Inference: copy.
+void dropout_forward(const Tensor& x, float ratio, bool training, std::uint64_t node, Tensor& y, NodeState& st);
+void dropout_backward(const Tensor& dy, Tensor& dx, const NodeState& st);
 
 }  // namespace qreg::ops
