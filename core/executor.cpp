@@ -16,6 +16,12 @@ std::size_t idx(int id) { return static_cast<std::size_t>(id); }
 
 bool is_dense(OpType op) { return op == OpType::Gemm || op == OpType::MatMul; }
 
+// Parallel blocks of the input-gradient-only pass, equal to kGemmRows of core/ops/dense.cpp (the
+// row block sets Eigen's blocking, so equal blocks give bitwise equal dx) and kConvChunk of
+// core/ops/conv.cpp (samples are independent: any chunk gives the same dx).
+constexpr std::int64_t kDenseRows = 64;
+constexpr std::int64_t kConvSamples = 8;
+
 }  // namespace
 
 Executor::Executor(const Graph& graph) : graph_(graph) {
@@ -109,47 +115,81 @@ const Tensor& Executor::value(int id) const {
 const Tensor& Executor::grad(int id) const {
   if (id < 0 || id >= graph_.num_values())
     throw UsageError("executor: value id " + std::to_string(id) + " out of range");
+  if (!written_.empty() && !written_[idx(id)])
+    throw UsageError("executor: the last (restricted) backward did not compute the gradient of value '" +
+                     graph_.value_names[idx(id)] + "'");
   return grads_[idx(id)];
 }
 
 void Executor::backward(const std::vector<std::pair<int, Tensor>>& seeds, const ParamSet& params, ParamSet& param_grads,
                         bool input_grad) {
-  if (batch_ == 0) throw UsageError("executor: backward before forward");
-  if (params.size() != graph_.params.size()) throw UsageError("executor: backward with a different parameter set");
-  for (std::size_t v = 0; v < values_.size(); ++v) {
-    ops::ensure_shape(grads_[v], values_[v].shape());
-    std::fill(grads_[v].data(), grads_[v].data() + grads_[v].size(), 0.0f);
-    reached_[v] = 0;
-  }
-  for (const auto& [id, seed] : seeds) {
-    if (id < 0 || id >= graph_.num_values() || seed.shape() != values_[idx(id)].shape())
-      throw UsageError("executor: seed for value " + std::to_string(id) + " has the wrong id or shape");
-    ops::accumulate(seed, grads_[idx(id)]);
-    reached_[idx(id)] = 1;
-  }
-  param_grads.resize(params.size());
-  for (std::size_t p = 0; p < params.size(); ++p) {
-    ops::ensure_shape(param_grads[p], params[p].shape());
-    std::fill(param_grads[p].data(), param_grads[p].data() + param_grads[p].size(), 0.0f);
-  }
-  for (std::size_t i = graph_.nodes.size(); i-- > 0;) {
-    const Node& node = graph_.nodes[i];
-    if (!reached_[idx(node.output)]) continue;
-    backward_node(i, params, param_grads, input_grad);
-    for (int in : node.inputs) reached_[idx(in)] = 1;
-  }
+  BackwardOptions opt;
+  opt.input_grad = input_grad;
+  backward(seeds, params, param_grads, opt);
 }
 
-void Executor::backward_node(std::size_t i, const ParamSet& params, ParamSet& param_grads, bool input_grad) {
+void Executor::backward(const std::vector<std::pair<int, Tensor>>& seeds, const ParamSet& params, ParamSet& param_grads,
+                        const BackwardOptions& opt) {
+  if (batch_ == 0) throw UsageError("executor: backward before forward");
+  if (params.size() != graph_.params.size()) throw UsageError("executor: backward with a different parameter set");
+  for (const auto& [id, seed] : seeds)
+    if (id < 0 || id >= graph_.num_values() || seed.shape() != values_[idx(id)].shape())
+      throw UsageError("executor: seed for value " + std::to_string(id) + " has the wrong id or shape");
+  const bool all = opt.wanted.empty();
+  // needed[v]: v is or depends (forward) on a wanted value, so its gradient flows into one; a node
+  // runs when one of its inputs is needed.
+  std::vector<char> needed(values_.size(), all ? 1 : 0);
+  for (int w : opt.wanted) {
+    if (w < 0 || w >= graph_.num_values())
+      throw UsageError("executor: wanted value id " + std::to_string(w) + " out of range");
+    needed[idx(w)] = 1;
+  }
+  if (!all)
+    for (const Node& node : graph_.nodes)
+      for (int in : node.inputs)
+        needed[idx(node.output)] = static_cast<char>(needed[idx(node.output)] || needed[idx(in)]);
+  // Nodes to run (reached by a seed, on the way to a wanted value) and the gradients they write.
+  std::fill(reached_.begin(), reached_.end(), 0);
+  written_.assign(values_.size(), all ? 1 : 0);
+  for (const auto& seed : seeds) reached_[idx(seed.first)] = written_[idx(seed.first)] = 1;
+  run_.assign(graph_.nodes.size(), 0);
+  for (std::size_t i = graph_.nodes.size(); i-- > 0;) {
+    const Node& node = graph_.nodes[i];
+    const bool useful = std::any_of(node.inputs.begin(), node.inputs.end(), [&](int in) { return needed[idx(in)]; });
+    if (!reached_[idx(node.output)] || !useful) continue;
+    run_[i] = 1;
+    for (int in : node.inputs) reached_[idx(in)] = written_[idx(in)] = 1;
+  }
+  for (std::size_t v = 0; v < values_.size(); ++v) {
+    if (!written_[v]) continue;
+    ops::ensure_shape(grads_[v], values_[v].shape());
+    std::fill(grads_[v].data(), grads_[v].data() + grads_[v].size(), 0.0f);
+  }
+  for (const auto& [id, seed] : seeds) ops::accumulate(seed, grads_[idx(id)]);
+  if (opt.param_grads) {
+    param_grads.resize(params.size());
+    for (std::size_t p = 0; p < params.size(); ++p) {
+      ops::ensure_shape(param_grads[p], params[p].shape());
+      std::fill(param_grads[p].data(), param_grads[p].data() + param_grads[p].size(), 0.0f);
+    }
+  }
+  for (std::size_t i = graph_.nodes.size(); i-- > 0;)
+    if (run_[i]) backward_node(i, params, param_grads, opt);
+}
+
+void Executor::backward_node(std::size_t i, const ParamSet& params, ParamSet& param_grads, const BackwardOptions& opt) {
   const Node& node = graph_.nodes[i];
+  const bool input_grad = opt.input_grad;
   const Tensor& x = values_[idx(node.inputs[0])];
   const Tensor& y = values_[idx(node.output)];
   const Tensor& dy = grads_[idx(node.output)];
   Tensor* dx = (node.inputs[0] != 0 || input_grad) ? &grads_[idx(node.inputs[0])] : nullptr;
   auto param = [&](std::size_t k) -> const Tensor& { return params[idx(node.params[k])]; };
   auto pgrad = [&](std::size_t k) -> Tensor& { return param_grads[idx(node.params[k])]; };
+  const bool has_params = is_dense(node.op) || node.op == OpType::Conv || node.op == OpType::BatchNormalization;
+  if (!dx && (!has_params || !opt.param_grads)) return;
+  if (has_params && !opt.param_grads) return backward_input_only(i, params, dx);
   Tensor* dbias = node.params.size() > 1 ? &pgrad(1) : nullptr;
-  if (!dx && !is_dense(node.op) && node.op != OpType::Conv && node.op != OpType::BatchNormalization) return;
   switch (node.op) {
     case OpType::Gemm:
     case OpType::MatMul:
@@ -180,6 +220,51 @@ void Executor::backward_node(std::size_t i, const ParamSet& params, ParamSet& pa
     case OpType::Dropout:
       return ops::dropout_backward(dy, *dx, state_[i]);
   }
+}
+
+// The input-gradient halves of ops::dense_backward and ops::conv_backward, with the same
+// expressions and the same row blocks, so dx is bitwise the one of the full pass.
+void Executor::backward_input_only(std::size_t i, const ParamSet& params, Tensor* dx) {
+  const Node& node = graph_.nodes[i];
+  const Tensor& w = params[idx(node.params[0])];
+  const Tensor& dy = grads_[idx(node.output)];
+  if (node.op == OpType::BatchNormalization) {
+    const std::int64_t c = w.size();
+    ops::ensure_shape(scratch_scale_, {c});
+    ops::ensure_shape(scratch_bias_, {c});
+    return ops::batchnorm_backward(values_[idx(node.inputs[0])], w, dy, dx, scratch_scale_, scratch_bias_, state_[i]);
+  }
+  if (!dx) return;
+  if (is_dense(node.op)) {
+    const bool gemm = node.op == OpType::Gemm;
+    const std::int64_t in = gemm ? w.dim(1) : w.dim(0), out = gemm ? w.dim(0) : w.dim(1), rows = dx->size() / in;
+    ops::ConstMap W(w.data(), w.dim(0), w.dim(1)), dY(dy.data(), rows, out);
+    ops::Map dX(dx->data(), rows, in);
+    ops::for_chunks(rows, kDenseRows, [&](std::int64_t r0, std::int64_t r1) {
+      if (gemm)
+        dX.middleRows(r0, r1 - r0).noalias() += dY.middleRows(r0, r1 - r0) * W;
+      else
+        dX.middleRows(r0, r1 - r0).noalias() += dY.middleRows(r0, r1 - r0) * W.transpose();
+    });
+    return;
+  }
+  const WindowGeom& g = state_[i].geom;
+  const std::int64_t Kg = g.Kg(), Og = g.O / g.groups, P = g.P(), K = g.C * g.kh * g.kw;
+  ops::ConstMap Wm(w.data(), g.O, Kg);
+  tbb::enumerable_thread_specific<ops::FloatBuffer> scratch;
+  ops::for_chunks(batch_, kConvSamples, [&](std::int64_t s0, std::int64_t s1) {
+    ops::FloatBuffer& dcol = scratch.local();
+    dcol.resize(static_cast<std::size_t>(K * P));
+    for (std::int64_t s = s0; s < s1; ++s) {
+      const float* dys = dy.data() + s * g.O * P;
+      float* dxs = dx->data() + s * g.C * g.H * g.W;
+      ops::ConstMap dY(dys, g.O, P);
+      for (std::int64_t gr = 0; gr < g.groups; ++gr)
+        ops::Map(dcol.data() + gr * Kg * P, Kg, P).noalias() =
+            Wm.middleRows(gr * Og, Og).transpose() * dY.middleRows(gr * Og, Og);
+      col2im_add(g, dcol.data(), dxs);
+    }
+  });
 }
 
 void Executor::update_running_stats(ParamSet& params) const {

@@ -16,6 +16,20 @@ namespace ops {
 struct NodeState;
 }
 
+/// What a backward pass computes (Executor::backward). The defaults are the full pass.
+struct BackwardOptions {
+  /// Compute dL/dx (grad(0)); false saves the first layer's input-gradient GEMM.
+  bool input_grad = true;
+  /// Write param_grads. false: param_grads is not touched and no weight, bias or batch-norm
+  /// parameter gradient is computed (dense and conv layers do only their input-gradient GEMM).
+  bool param_grads = true;
+  /// Empty: every value. Otherwise only dL/d(value) of these value ids is wanted: the pass runs
+  /// only the nodes whose output depends on a wanted value (it stops at the earliest one), and
+  /// grad() of a value it did not write throws UsageError. The gradients it writes are bitwise
+  /// those of the full pass.
+  std::vector<int> wanted;
+};
+
 class Executor {
  public:
   /// `graph` must be finalized and outlive the executor.
@@ -42,8 +56,13 @@ class Executor {
   /// input_grad = false skips dL/dx (grad(0) stays zero), saving a GEMM in training.
   void backward(const std::vector<std::pair<int, Tensor>>& seeds, const ParamSet& params, ParamSet& param_grads,
                 bool input_grad = true);
+  /// The same with options (BackwardOptions): a pass without parameter gradients, restricted to the
+  /// values a caller reads. Throws UsageError for a wanted id out of range.
+  void backward(const std::vector<std::pair<int, Tensor>>& seeds, const ParamSet& params, ParamSet& param_grads,
+                const BackwardOptions& opt);
 
   /// dL/d(value id) from the last backward (zero tensor for values the seeds do not reach).
+  /// Throws UsageError for a value a restricted backward (BackwardOptions::wanted) did not write.
   const Tensor& grad(int id) const;
 
   /// After a training forward: running = momentum·running + (1 − momentum)·batch statistic for
@@ -62,14 +81,19 @@ class Executor {
 
  private:
   void forward_node(std::size_t i, const ParamSet& params);
-  void backward_node(std::size_t i, const ParamSet& params, ParamSet& param_grads, bool input_grad);
+  void backward_node(std::size_t i, const ParamSet& params, ParamSet& param_grads, const BackwardOptions& opt);
+  /// Input gradient only (BackwardOptions::param_grads == false) of a dense, conv or batch-norm node.
+  void backward_input_only(std::size_t i, const ParamSet& params, Tensor* dx);
 
   const Graph& graph_;
   std::int64_t batch_ = 0;
   bool training_ = false;
   std::vector<Tensor> values_, grads_;
-  std::vector<char> reached_;          // per value: a seed reaches it in the last backward
-  std::vector<ops::NodeState> state_;  // per node: what its backward needs (im2col, argmax, batch stats)
+  std::vector<char> reached_;            // per value: a seed reaches it in the last backward
+  std::vector<char> written_;            // per value: the last backward wrote (or zeroed) its gradient
+  std::vector<char> run_;                // per node: scratch, the backward runs it
+  Tensor scratch_scale_, scratch_bias_;  // batch-norm parameter gradients nobody reads
+  std::vector<ops::NodeState> state_;    // per node: what its backward needs (im2col, argmax, batch stats)
 };
 
 /// Mean softmax cross-entropy of logits [N, C] against labels in [0, C); when `grad` is given it

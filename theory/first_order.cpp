@@ -19,11 +19,14 @@
 // backward passes per target layer, whatever the number of sources.
 #include "theory/first_order.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.hpp"
 #include "core/executor.hpp"
 #include "core/rng.hpp"
+
+#include <tbb/parallel_for.h>
 
 namespace qreg::theory {
 namespace {
@@ -48,18 +51,20 @@ struct Context {
   const std::vector<QuantLayer>& layers;
   const std::vector<std::vector<char>>& up;
   Executor& exec;
-  ParamSet grads;
+  ParamSet grads;  // unused: the passes compute no parameter gradients
   std::vector<double> buf;
+  std::vector<LayerInput> inputs;  // per layer, for the current batch
 };
 
-/// Backward from `seed` at layer L; adds per-sample norms of every upstream source into row r.
-void accumulate_sources(Context& cx, std::size_t L, Tensor seed, std::vector<std::vector<std::vector<double>>>& s,
-                        std::size_t r) {
-  cx.exec.backward({{cx.layers[L].output, std::move(seed)}}, cx.params, cx.grads, false);
+/// Backward from `seed` at layer L, restricted to the values the sources read (no parameter
+/// gradients, stopping at the earliest source); adds per-sample norms of every source into row r.
+void accumulate_sources(Context& cx, std::size_t L, const BackwardOptions& bo,
+                        const std::vector<std::pair<int, Tensor>>& seed,
+                        std::vector<std::vector<std::vector<double>>>& s, std::size_t r) {
+  cx.exec.backward(seed, cx.params, cx.grads, bo);
   for (std::size_t k = 0; k < L; ++k) {
     if (!cx.up[k][L]) continue;
-    const QuantLayer& src = cx.layers[k];
-    per_sample_weight_grad_norms(cx.graph, src, cx.exec.value(src.input), cx.exec.grad(src.output), cx.buf);
+    cx.inputs[k].grad_norms(cx.exec.grad(cx.layers[k].output), cx.buf);
     add_over_samples(cx.buf, s[k][r]);
   }
 }
@@ -72,28 +77,40 @@ bool has_sources(const std::vector<std::vector<char>>& up, std::size_t L) {
 
 void batch_pass(Context& cx, FirstOrderSensitivity& out, const FirstOrderOptions& opt, std::int64_t first) {
   const std::int64_t B = cx.exec.batch_size();
+  cx.inputs.clear();
+  for (const QuantLayer& l : cx.layers) cx.inputs.emplace_back(cx.graph, l, cx.exec.value(l.input));
   for (std::size_t L = 0; L < cx.layers.size(); ++L) {
     auto& s = out.s[L];
-    per_sample_input_norms(cx.graph, cx.layers[L], cx.exec.value(cx.layers[L].input), cx.buf);
+    cx.inputs[L].input_norms(cx.buf);
     add_over_samples(cx.buf, s[L][0]);
     if (!has_sources(cx.up, L)) continue;
+    BackwardOptions bo;
+    bo.input_grad = false;
+    bo.param_grads = false;
+    for (std::size_t k = 0; k < L; ++k)
+      if (cx.up[k][L]) bo.wanted.push_back(cx.layers[k].output);
     const Tensor& y = cx.exec.value(cx.layers[L].output);
     const std::int64_t E = y.size() / B;
+    std::vector<std::pair<int, Tensor>> seeds{{cx.layers[L].output, Tensor(y.shape())}};
+    Tensor& seed = seeds[0].second;
     if (out.probes[L] == 0) {
       for (std::int64_t i = 0; i < E; ++i) {
-        Tensor seed(y.shape(), 0.0f);
+        std::fill(seed.values().begin(), seed.values().end(), 0.0f);
         for (std::int64_t n = 0; n < B; ++n) seed[n * E + i] = 1.0f;
-        accumulate_sources(cx, L, std::move(seed), s, 0);
+        accumulate_sources(cx, L, bo, seeds, s, 0);
       }
       continue;
     }
     for (int p = 0; p < out.probes[L]; ++p) {
-      Tensor seed(y.shape());
-      for (std::int64_t n = 0; n < B; ++n) {
+      tbb::parallel_for(std::int64_t{0}, B, [&](std::int64_t n) {  // 32 signs per 32-bit word
         RandomStream rs(opt.seed, probe_stream(L, p, first + n));
-        for (std::int64_t i = 0; i < E; ++i) seed[n * E + i] = rs.rademacher();
-      }
-      accumulate_sources(cx, L, std::move(seed), s, sz(p));
+        std::uint32_t word = 0;
+        for (std::int64_t i = 0; i < E; ++i) {
+          if (i % 32 == 0) word = rs.next_u32();
+          seed[n * E + i] = (word >> (i % 32)) & 1u ? 1.0f : -1.0f;
+        }
+      });
+      accumulate_sources(cx, L, bo, seeds, s, sz(p));
     }
   }
 }
@@ -122,7 +139,7 @@ FirstOrderSensitivity first_order_sensitivity(const Graph& graph, const ParamSet
     }
   }
   Executor exec(graph);
-  Context cx{graph, params, layers, up, exec, {}, {}};
+  Context cx{graph, params, layers, up, exec, {}, {}, {}};
   const std::int64_t N = x.dim(0), B = std::max<std::int64_t>(1, opt.batch);
   for (std::int64_t b = 0; b < N; b += B) {
     exec.forward(batch_slice(x, b, std::min(N, b + B)), params);

@@ -63,6 +63,25 @@ std::vector<LayerNoise> weight_noise(const Graph& graph, const ParamSet& params,
 void per_sample_weight_grad_norms(const Graph& graph, const QuantLayer& layer, const Tensor& a, const Tensor& g,
                                   std::vector<double>& out, bool accumulate = false);
 
+/// A layer's input a [N, ...] for one batch, prepared for many per-sample gradient norms (one per
+/// backward pass): conv layers extract the im2col patches [C·kh·kw, P] of every sample once
+/// (N·C·kh·kw·P floats), dense layers keep ‖a_n‖². `a` must outlive it.
+class LayerInput {
+ public:
+  LayerInput(const Graph& graph, const QuantLayer& layer, const Tensor& a);
+  /// The same as per_sample_weight_grad_norms(graph, layer, a, g, out, accumulate).
+  void grad_norms(const Tensor& g, std::vector<double>& out, bool accumulate = false) const;
+  /// The same as per_sample_input_norms(graph, layer, a, out).
+  void input_norms(std::vector<double>& out) const;
+
+ private:
+  const QuantLayer* layer_;
+  const Tensor* a_;
+  std::int64_t n_ = 0, positions_ = 1, rows_ = 0, groups_ = 1;  // conv: P, C·kh·kw, groups
+  std::vector<float> patches_;                                  // conv: [N, rows, P]
+  std::vector<double> norm2_;                                   // dense with one row per sample: ‖a_n‖²
+};
+
 /// Per-sample self term: out[n·C + c] = Σ_positions ‖a_{n,p}‖² over the inputs feeding channel c
 /// (dense: Σ_rows ‖a_row‖²; conv: Σ_p ‖patch_{n,p}‖² of c's group). Size N·C.
 void per_sample_input_norms(const Graph& graph, const QuantLayer& layer, const Tensor& a, std::vector<double>& out);
