@@ -16,12 +16,6 @@ std::size_t idx(int id) { return static_cast<std::size_t>(id); }
 
 bool is_dense(OpType op) { return op == OpType::Gemm || op == OpType::MatMul; }
 
-// Parallel blocks of the input-gradient-only pass, equal to kGemmRows of core/ops/dense.cpp (the
-// row block sets Eigen's blocking, so equal blocks give bitwise equal dx) and kConvChunk of
-// core/ops/conv.cpp (samples are independent: any chunk gives the same dx).
-constexpr std::int64_t kDenseRows = 64;
-constexpr std::int64_t kConvSamples = 8;
-
 }  // namespace
 
 Executor::Executor(const Graph& graph) : graph_(graph) {
@@ -188,14 +182,15 @@ void Executor::backward_node(std::size_t i, const ParamSet& params, ParamSet& pa
   auto pgrad = [&](std::size_t k) -> Tensor& { return param_grads[idx(node.params[k])]; };
   const bool has_params = is_dense(node.op) || node.op == OpType::Conv || node.op == OpType::BatchNormalization;
   if (!dx && (!has_params || !opt.param_grads)) return;
-  if (has_params && !opt.param_grads) return backward_input_only(i, params, dx);
-  Tensor* dbias = node.params.size() > 1 ? &pgrad(1) : nullptr;
+  // Without parameter gradients the dense and conv kernels compute dx alone (the same dx).
+  Tensor* dw = opt.param_grads && has_params ? &pgrad(0) : nullptr;
+  Tensor* dbias = dw && node.params.size() > 1 ? &pgrad(1) : nullptr;
   switch (node.op) {
     case OpType::Gemm:
     case OpType::MatMul:
-      return ops::dense_backward(node.op == OpType::Gemm, x, param(0), dy, dx, pgrad(0), dbias);
+      return ops::dense_backward(node.op == OpType::Gemm, x, param(0), dy, dx, dw, dbias);
     case OpType::Conv:
-      return ops::conv_backward(x, param(0), dy, dx, pgrad(0), dbias, state_[i]);
+      return ops::conv_backward(x, param(0), dy, dx, dw, dbias, state_[i]);
     case OpType::Relu:
       return ops::relu_backward(y, dy, *dx);
     case OpType::MaxPool:
@@ -212,6 +207,11 @@ void Executor::backward_node(std::size_t i, const ParamSet& params, ParamSet& pa
       if (node.inputs[1] != 0 || input_grad) ops::accumulate(dy, grads_[idx(node.inputs[1])]);
       return;
     case OpType::BatchNormalization:
+      if (!opt.param_grads) {  // scale and bias gradients nobody reads
+        ops::ensure_shape(scratch_scale_, param(0).shape());
+        ops::ensure_shape(scratch_bias_, param(0).shape());
+        return ops::batchnorm_backward(x, param(0), dy, dx, scratch_scale_, scratch_bias_, state_[i]);
+      }
       return ops::batchnorm_backward(x, param(0), dy, dx, pgrad(0), pgrad(1), state_[i]);
     case OpType::Softmax:
       return ops::softmax_backward(y, dy, *dx);
@@ -220,51 +220,6 @@ void Executor::backward_node(std::size_t i, const ParamSet& params, ParamSet& pa
     case OpType::Dropout:
       return ops::dropout_backward(dy, *dx, state_[i]);
   }
-}
-
-// The input-gradient halves of ops::dense_backward and ops::conv_backward, with the same
-// expressions and the same row blocks, so dx is bitwise the one of the full pass.
-void Executor::backward_input_only(std::size_t i, const ParamSet& params, Tensor* dx) {
-  const Node& node = graph_.nodes[i];
-  const Tensor& w = params[idx(node.params[0])];
-  const Tensor& dy = grads_[idx(node.output)];
-  if (node.op == OpType::BatchNormalization) {
-    const std::int64_t c = w.size();
-    ops::ensure_shape(scratch_scale_, {c});
-    ops::ensure_shape(scratch_bias_, {c});
-    return ops::batchnorm_backward(values_[idx(node.inputs[0])], w, dy, dx, scratch_scale_, scratch_bias_, state_[i]);
-  }
-  if (!dx) return;
-  if (is_dense(node.op)) {
-    const bool gemm = node.op == OpType::Gemm;
-    const std::int64_t in = gemm ? w.dim(1) : w.dim(0), out = gemm ? w.dim(0) : w.dim(1), rows = dx->size() / in;
-    ops::ConstMap W(w.data(), w.dim(0), w.dim(1)), dY(dy.data(), rows, out);
-    ops::Map dX(dx->data(), rows, in);
-    ops::for_chunks(rows, kDenseRows, [&](std::int64_t r0, std::int64_t r1) {
-      if (gemm)
-        dX.middleRows(r0, r1 - r0).noalias() += dY.middleRows(r0, r1 - r0) * W;
-      else
-        dX.middleRows(r0, r1 - r0).noalias() += dY.middleRows(r0, r1 - r0) * W.transpose();
-    });
-    return;
-  }
-  const WindowGeom& g = state_[i].geom;
-  const std::int64_t Kg = g.Kg(), Og = g.O / g.groups, P = g.P(), K = g.C * g.kh * g.kw;
-  ops::ConstMap Wm(w.data(), g.O, Kg);
-  tbb::enumerable_thread_specific<ops::FloatBuffer> scratch;
-  ops::for_chunks(batch_, kConvSamples, [&](std::int64_t s0, std::int64_t s1) {
-    ops::FloatBuffer& dcol = scratch.local();
-    dcol.resize(static_cast<std::size_t>(K * P));
-    for (std::int64_t s = s0; s < s1; ++s) {
-      const float* dys = dy.data() + s * g.O * P;
-      float* dxs = dx->data() + s * g.C * g.H * g.W;
-      ops::ConstMap dY(dys, g.O, P);
-      for (std::int64_t gr = 0; gr < g.groups; ++gr)
-        ops::Map(dcol.data() + gr * Kg * P, Kg, P).noalias() =
-            Wm.middleRows(gr * Og, Og).transpose() * dY.middleRows(gr * Og, Og);
-      col2im_add(g, dcol.data(), dxs);
-    }
-  });
 }
 
 void Executor::update_running_stats(ParamSet& params) const {

@@ -83,7 +83,6 @@ class Executor {
   void forward_node(std::size_t i, const ParamSet& params);
   void backward_node(std::size_t i, const ParamSet& params, ParamSet& param_grads, const BackwardOptions& opt);
   /// Input gradient only (BackwardOptions::param_grads == false) of a dense, conv or batch-norm node.
-  void backward_input_only(std::size_t i, const ParamSet& params, Tensor* dx);
 
   const Graph& graph_;
   std::int64_t batch_ = 0;

@@ -64,13 +64,14 @@ void conv_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y, 
   });
 }
 
-void conv_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor* db,
+void conv_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw, Tensor* db,
                    NodeState& st) {
+  if (!dx && !dw) return;
   const WindowGeom& g = st.geom;
   const std::int64_t n = x.dim(0), K = g.C * g.kh * g.kw, Kg = g.Kg(), Og = g.O / g.groups, P = g.P();
   const std::int64_t chunk = chunk_samples(g);
   const std::int64_t chunks = (n + chunk - 1) / chunk;
-  if (static_cast<std::int64_t>(st.partials.size()) != chunks)
+  if (dw && static_cast<std::int64_t>(st.partials.size()) != chunks)
     st.partials.assign(static_cast<std::size_t>(chunks), Tensor({g.O, Kg + 1}));
   tbb::enumerable_thread_specific<FloatBuffer> col_scratch, dy_scratch;
   ConstMap Wm(w.data(), g.O, Kg);
@@ -80,7 +81,6 @@ void conv_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* d
     FloatBuffer& dyc = dy_scratch.local();
     col.resize(static_cast<std::size_t>(K * chunk * P));
     dyc.resize(static_cast<std::size_t>(g.O * chunk * P));
-    chunk_im2col(g, x.data(), s0, s1, col.data());
     // Gather the chunk's dy_n [O, P] into dY [O, S·P] (the layout of the forward's GEMM output).
     for (std::int64_t s = s0; s < s1; ++s)
       for (std::int64_t o = 0; o < g.O; ++o) {
@@ -88,12 +88,15 @@ void conv_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* d
         std::copy(src, src + P, dyc.data() + o * cols + (s - s0) * P);
       }
     ConstMap dY(dyc.data(), g.O, cols);
-    // partial [O, Kg + 1]: the weight gradient with the bias gradient as an extra column.
-    Map part(st.partials[static_cast<std::size_t>(s0 / chunk)].data(), g.O, Kg + 1);
-    for (std::int64_t gr = 0; gr < g.groups; ++gr)
-      part.block(gr * Og, 0, Og, Kg).noalias() =
-          dY.middleRows(gr * Og, Og) * ConstMap(col.data() + gr * Kg * cols, Kg, cols).transpose();
-    part.col(Kg) = dY.rowwise().sum();
+    if (dw) {
+      chunk_im2col(g, x.data(), s0, s1, col.data());
+      // partial [O, Kg + 1]: the weight gradient with the bias gradient as an extra column.
+      Map part(st.partials[static_cast<std::size_t>(s0 / chunk)].data(), g.O, Kg + 1);
+      for (std::int64_t gr = 0; gr < g.groups; ++gr)
+        part.block(gr * Og, 0, Og, Kg).noalias() =
+            dY.middleRows(gr * Og, Og) * ConstMap(col.data() + gr * Kg * cols, Kg, cols).transpose();
+      part.col(Kg) = dY.rowwise().sum();
+    }
     if (!dx) return;
     for (std::int64_t gr = 0; gr < g.groups; ++gr)  // dcol overwrites col (no longer needed)
       Map(col.data() + gr * Kg * cols, Kg, cols).noalias() =
@@ -101,7 +104,8 @@ void conv_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* d
     for (std::int64_t s = s0; s < s1; ++s)
       col2im_add(g, col.data() + (s - s0) * P, dx->data() + s * g.C * g.H * g.W, cols);
   });
-  Map dW(dw.data(), g.O, Kg);
+  if (!dw) return;
+  Map dW(dw->data(), g.O, Kg);
   dW.setZero();
   Eigen::VectorXf dB = Eigen::VectorXf::Zero(g.O);
   for (const Tensor& p : st.partials) {  // fixed chunk order

@@ -39,7 +39,7 @@ void dense_forward(bool gemm, const Tensor& x, const Tensor& w, const Tensor* b,
   });
 }
 
-void dense_backward(bool gemm, const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor* db) {
+void dense_backward(bool gemm, const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw, Tensor* db) {
   const std::int64_t in = gemm ? w.dim(1) : w.dim(0), out = gemm ? w.dim(0) : w.dim(1);
   const std::int64_t rows = x.size() / in;
   ConstMap X(x.data(), rows, in), W(w.data(), w.dim(0), w.dim(1)), dY(dy.data(), rows, out);
@@ -52,9 +52,10 @@ void dense_backward(bool gemm, const Tensor& x, const Tensor& w, const Tensor& d
         dX.middleRows(r0, r1 - r0).noalias() += dY.middleRows(r0, r1 - r0) * W.transpose();
     });
   }
+  if (!dw) return;
   // Weight gradient: the batch is the GEMM's inner dimension (summed inside one block, in a
   // fixed order); the blocks split the weight's rows.
-  Map dW(dw.data(), w.dim(0), w.dim(1));
+  Map dW(dw->data(), w.dim(0), w.dim(1));
   for_chunks(w.dim(0), kGemmRows, [&](std::int64_t r0, std::int64_t r1) {
     if (gemm)  // dW [out, in] = dYᵀ · X
       dW.middleRows(r0, r1 - r0).noalias() = dY.middleCols(r0, r1 - r0).transpose() * X;

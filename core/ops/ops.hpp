@@ -62,12 +62,14 @@ struct NodeState {
 };
 
 // Gemm (y = x·Wᵀ + b, W [out, in]) and MatMul (y = x·W + b, W [in, out]) over the last axis.
+// Backward: dx (when given) accumulates; dw and db (when given) are overwritten. dw == nullptr
+// skips the weight and bias gradients (theory's input-gradient-only passes); dx is the same.
 void dense_forward(bool gemm, const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y);
-void dense_backward(bool gemm, const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor* db);
+void dense_backward(bool gemm, const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw, Tensor* db);
 
 // Conv: im2col + one GEMM per chunk of samples (conv.cpp), W [O, C/groups, kh, kw].
 void conv_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y, NodeState& st);
-void conv_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor* db,
+void conv_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw, Tensor* db,
                    NodeState& st);
 
 void maxpool_forward(const Tensor& x, Tensor& y, NodeState& st);

@@ -1,9 +1,9 @@
 // The executor's restricted backward (BackwardOptions: no parameter gradients, only the values
 // a caller wants): every gradient it writes is compared with the full backward of the same seed.
 // Expected values come from the full pass (itself checked against finite differences in
-// test_gradcheck.cpp). The comparison is bitwise: the input-gradient-only path runs the same
-// Eigen expressions on the same row blocks as ops::dense_backward / ops::conv_backward and calls
-// the same batch-norm kernel, so no rounding difference is allowed. Graphs: the CNN (conv, ReLU,
+// test_gradcheck.cpp). The comparison is bitwise: the input-gradient-only path calls the same
+// kernels (ops::dense_backward / ops::conv_backward with dw == nullptr, the same batch-norm kernel)
+// and their dx does not depend on whether dw is computed, so no rounding difference is allowed. Graphs: the CNN (conv, ReLU,
 // max pool, dense) and the residual CNN (batch norm, residual Add, average pool).
 #include <gtest/gtest.h>
 
