@@ -10,45 +10,13 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/cli/cli_run.hpp"
+#include "tests/cli/train_sweep_test.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-class TrainCommand : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::path(QREG_BINARY_DIR) / "test_train_command" /
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    fs::remove_all(dir_);
-  }
-  std::vector<std::string> args(std::vector<std::string> extra) const {
-    std::vector<std::string> a{"train",
-                               "--model",
-                               "mlp",
-                               "--widths",
-                               "16,8,4",
-                               "--data",
-                               "synthetic:n=96,features=16,classes=4,seed=2",
-                               "--val-data",
-                               "synthetic:n=32,features=16,classes=4,seed=2",
-                               "--epochs",
-                               "2",
-                               "--batch",
-                               "32",
-                               "--out",
-                               dir_.string(),
-                               "--threads",
-                               "1"};
-    a.insert(a.end(), extra.begin(), extra.end());
-    return a;
-  }
-  static nlohmann::json read_json(const fs::path& p) {
-    std::ifstream is(p);
-    return nlohmann::json::parse(is);
-  }
-  fs::path dir_;
-};
+using TrainCommand = TrainSweepTest;
 
 TEST_F(TrainCommand, SweepWritesRunFoldersAndSummaryAndResumes) {
   const CliRun r = run(args({"--bits", "32,4", "--seeds", "1,2"}));

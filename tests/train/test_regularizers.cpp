@@ -30,6 +30,7 @@
 #include "core/onnx_import.hpp"
 #include "core/parallel.hpp"
 #include "core/teacher_student.hpp"
+#include "tests/train/expect_same_state.hpp"
 #include "train/checkpoint.hpp"
 #include "train/regularizers.hpp"
 #include "train/run_folder.hpp"
@@ -75,18 +76,7 @@ TrainState run(const Graph& model, const Dataset& tr, const Dataset& va, const T
   return s;
 }
 
-void expect_same(const TrainState& a, const TrainState& b) {
-  ASSERT_EQ(a.metrics.size(), b.metrics.size());
-  for (std::size_t e = 0; e < a.metrics.size(); ++e) {
-    auto ja = to_json(a.metrics[e]), jb = to_json(b.metrics[e]);
-    ja.erase("seconds");
-    jb.erase("seconds");
-    EXPECT_EQ(ja, jb) << "epoch " << e + 1;
-  }
-  ASSERT_EQ(a.params.size(), b.params.size());
-  for (std::size_t p = 0; p < a.params.size(); ++p)
-    for (std::int64_t i = 0; i < a.params[p].size(); ++i) ASSERT_EQ(a.params[p][i], b.params[p][i]) << p << "," << i;
-}
+using qreg::testing::expect_same_state;
 
 TEST(ActivationQuantTraining, EightBitsReachNearFp32Accuracy) {
   const Graph model = make_mlp({16, 32, 32, 4}, 1);
@@ -144,7 +134,7 @@ TEST(ActivationQuantTraining, BitwiseIdenticalForOneAndTwoThreads) {
     const ThreadScope t(2);
     two = run(model, tr, va, cfg);
   }
-  expect_same(one, two);
+  expect_same_state(one, two);
 }
 
 TEST(ActivationQuantTraining, ResumeAfterInterruptionMatchesUninterruptedRun) {
@@ -165,7 +155,8 @@ TEST(ActivationQuantTraining, ResumeAfterInterruptionMatchesUninterruptedRun) {
   cut.max_epochs = 0;
   cut.resume = true;
   ASSERT_EQ(run_in_folder(cut, g, tr, va, log).status, RunStatus::Completed);
-  expect_same(load_checkpoint(whole.dir / "checkpoint.bin").state, load_checkpoint(cut.dir / "checkpoint.bin").state);
+  expect_same_state(load_checkpoint(whole.dir / "checkpoint.bin").state,
+                    load_checkpoint(cut.dir / "checkpoint.bin").state);
 }
 
 TEST(DropoutTraining, ChangesTrainingButNotTheStreamsOfOtherModes) {

@@ -21,6 +21,7 @@
 #include "core/models.hpp"
 #include "core/parallel.hpp"
 #include "core/teacher_student.hpp"
+#include "tests/train/expect_same_state.hpp"
 #include "train/checkpoint.hpp"
 #include "train/run_folder.hpp"
 
@@ -45,23 +46,7 @@ TrainConfig small_config(TrainMode mode, int bits, int epochs) {
   return c;
 }
 
-void expect_same(const TrainState& a, const TrainState& b) {
-  ASSERT_EQ(a.metrics.size(), b.metrics.size());
-  for (std::size_t e = 0; e < a.metrics.size(); ++e) {
-    auto ja = to_json(a.metrics[e]), jb = to_json(b.metrics[e]);
-    ja.erase("seconds");
-    jb.erase("seconds");
-    EXPECT_EQ(ja, jb) << "epoch " << e + 1;
-  }
-  auto same = [](const std::vector<Tensor>& x, const std::vector<Tensor>& y, const char* what) {
-    ASSERT_EQ(x.size(), y.size()) << what;
-    for (std::size_t p = 0; p < x.size(); ++p)
-      for (std::int64_t i = 0; i < x[p].size(); ++i) ASSERT_EQ(x[p][i], y[p][i]) << what << " " << p << "," << i;
-  };
-  same(a.params, b.params, "params");
-  same(a.lsq_steps, b.lsq_steps, "lsq steps");
-  same(a.optimizer_state, b.optimizer_state, "optimizer state");
-}
+using qreg::testing::expect_same_state;
 
 TEST(Trainer, LearnsTeacherStudentData) {
   const Graph g = make_mlp({16, 32, 4}, 1);
@@ -91,7 +76,7 @@ TEST(Trainer, BitwiseIdenticalForOneAndTwoThreads) {
     const ThreadScope t(2);
     train(g, tr, va, cfg, two);
   }
-  expect_same(one, two);
+  expect_same_state(one, two);
 }
 
 TEST(Trainer, LsqWithLayerBitsIsBitwiseIdenticalForOneAndTwoThreads) {
@@ -112,7 +97,7 @@ TEST(Trainer, LsqWithLayerBitsIsBitwiseIdenticalForOneAndTwoThreads) {
   ASSERT_EQ(one.status, RunStatus::Completed);
   EXPECT_EQ(one.metrics.back().layers[0].bits, 8);
   EXPECT_EQ(one.metrics.back().layers[1].bits, 4);
-  expect_same(one, two);
+  expect_same_state(one, two);
 }
 
 class RunFolder : public ::testing::Test {
@@ -150,7 +135,8 @@ TEST_F(RunFolder, ResumeAfterInterruptionMatchesUninterruptedRun) {
   const RunOutcome o = run_in_folder(cut, graph_, tr_, va_, log_);
   EXPECT_EQ(o.status, RunStatus::Completed);
   EXPECT_EQ(o.epochs, 4);
-  expect_same(load_checkpoint(whole.dir / "checkpoint.bin").state, load_checkpoint(cut.dir / "checkpoint.bin").state);
+  expect_same_state(load_checkpoint(whole.dir / "checkpoint.bin").state,
+                    load_checkpoint(cut.dir / "checkpoint.bin").state);
   for (const char* f : {"metrics.csv", "metrics.json", "checkpoint.bin", "model.onnx"})
     EXPECT_TRUE(fs::exists(cut.dir / f)) << f;
   EXPECT_TRUE(run_in_folder(cut, graph_, tr_, va_, log_).skipped);  // a finished run is skipped
@@ -172,7 +158,7 @@ TEST_F(RunFolder, LsqWithLayerBitsResumesBitwise) {
   cut.resume = true;
   EXPECT_EQ(run_in_folder(cut, graph_, tr_, va_, log_).status, RunStatus::Completed);
   const TrainState a = load_checkpoint(whole.dir / "checkpoint.bin").state;
-  expect_same(a, load_checkpoint(cut.dir / "checkpoint.bin").state);
+  expect_same_state(a, load_checkpoint(cut.dir / "checkpoint.bin").state);
   EXPECT_EQ(a.lsq_steps.size(), 2u);
   EXPECT_EQ(a.optimizer_state.size(), 2 * (graph_.values.size() + 2));  // AdamW m, v incl. the steps
   std::ifstream js(whole.dir / "metrics.json");
