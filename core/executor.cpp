@@ -158,8 +158,14 @@ void Executor::backward(const std::vector<std::pair<int, Tensor>>& seeds, const 
     if (!written_[v]) continue;
     ops::ensure_shape(grads_[v], values_[v].shape());
     std::fill(grads_[v].data(), grads_[v].data() + grads_[v].size(), 0.0f);
+    // Readable only where complete: an input of a running node that is not needed (say a residual
+    // skip input whose other consumers did not run) holds a partial sum.
+    if (!needed[v]) written_[v] = 0;
   }
-  for (const auto& [id, seed] : seeds) ops::accumulate(seed, grads_[idx(id)]);
+  for (const auto& [id, seed] : seeds) {
+    ops::accumulate(seed, grads_[idx(id)]);
+    written_[idx(id)] = 1;  // the seed itself is complete
+  }
   if (opt.param_grads) {
     param_grads.resize(params.size());
     for (std::size_t p = 0; p < params.size(); ++p) {

@@ -25,8 +25,10 @@ struct BackwardOptions {
   bool param_grads = true;
   /// Empty: every value. Otherwise only dL/d(value) of these value ids is wanted: the pass runs
   /// only the nodes whose output depends on a wanted value (it stops at the earliest one), and
-  /// grad() of a value it did not write throws UsageError. The gradients it writes are bitwise
-  /// those of the full pass.
+  /// grad() of a value whose gradient it did not complete throws UsageError (a value that is not
+  /// downstream of a wanted one may hold a partial sum). The gradients grad() returns are bitwise
+  /// those of the full pass; parameter gradients are those of the full pass only for nodes that
+  /// ran (the others stay zero), so combine `wanted` with param_grads = false.
   std::vector<int> wanted;
 };
 
@@ -89,7 +91,7 @@ class Executor {
   bool training_ = false;
   std::vector<Tensor> values_, grads_;
   std::vector<char> reached_;            // per value: a seed reaches it in the last backward
-  std::vector<char> written_;            // per value: the last backward wrote (or zeroed) its gradient
+  std::vector<char> written_;            // per value: the last backward computed its whole gradient
   std::vector<char> run_;                // per node: scratch, the backward runs it
   Tensor scratch_scale_, scratch_bias_;  // batch-norm parameter gradients nobody reads
   std::vector<ops::NodeState> state_;    // per node: what its backward needs (im2col, argmax, batch stats)

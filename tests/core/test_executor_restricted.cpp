@@ -3,8 +3,8 @@
 // Expected values come from the full pass (itself checked against finite differences in
 // test_gradcheck.cpp). The comparison is bitwise: the input-gradient-only path calls the same
 // kernels (ops::dense_backward / ops::conv_backward with dw == nullptr, the same batch-norm kernel)
-// and their dx does not depend on whether dw is computed, so no rounding difference is allowed. Graphs: the CNN (conv, ReLU,
-// max pool, dense) and the residual CNN (batch norm, residual Add, average pool).
+// and their dx does not depend on whether dw is computed, so no rounding difference is allowed. Graphs: the CNN (conv,
+// ReLU, max pool, dense) and the residual CNN (batch norm, residual Add, average pool).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -97,6 +97,28 @@ TEST(ExecutorRestricted, StopsAtTheEarliestWantedValue) {
   ex.backward({{g.output, ex.value(g.output)}}, g.values, grads);
   EXPECT_NO_THROW(ex.grad(0));
   EXPECT_EQ(grads.size(), g.values.size());
+}
+
+// Residual block a = relu(bn(conv1)), c = conv2(a), out = c + a. Wanting only c, the Add runs
+// (c is needed) and adds its share into grad(a), but conv2 (whose input a does not depend on c)
+// does not: grad(a) would be a partial sum, so it must throw rather than be returned.
+TEST(ExecutorRestricted, PartialGradientOfASkipInputIsNotReadable) {
+  const Graph g = make_residual_cnn(2);
+  Executor ex(g);
+  ex.forward(random_tensor({2, 2, 6, 6}, 5, 0.0f, 1.0f));
+  const Node& conv2 = g.nodes[static_cast<std::size_t>(g.quantized_nodes()[1])];
+  const int a = conv2.inputs[0], c = conv2.output;
+  const Tensor seed = random_tensor(ex.value(g.output).shape(), 6);
+  ParamSet grads;
+  ex.backward({{g.output, seed}}, g.values, grads);
+  const Tensor full_c = ex.grad(c);
+  BackwardOptions opt;
+  opt.param_grads = false;
+  opt.wanted = {c};
+  ex.backward({{g.output, seed}}, g.values, grads, opt);
+  ASSERT_EQ(ex.grad(c).size(), full_c.size());
+  EXPECT_EQ(std::memcmp(ex.grad(c).data(), full_c.data(), sizeof(float) * static_cast<std::size_t>(full_c.size())), 0);
+  EXPECT_THROW(ex.grad(a), UsageError);
 }
 
 }  // namespace
