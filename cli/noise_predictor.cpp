@@ -31,6 +31,11 @@ std::vector<theory::LayerNoise> noise_from_steps(const std::vector<theory::Quant
 
 NoisePredictor first_order_noise_predictor(const Graph& graph, const Dataset& val, std::int64_t probe_size,
                                            int probes) {
+  // First order linearises through the activation quantizer's straight-through gradient, but
+  // the probe measures its staircase, which absorbs or amplifies small perturbations: no
+  // prediction for graphs with activation quantization.
+  if (std::any_of(graph.nodes.begin(), graph.nodes.end(), [](const Node& n) { return n.op == OpType::ActQuant; }))
+    return [](const ParamSet&, const std::vector<LayerProbe>&) { return std::vector<double>{}; };
   const Tensor x = theory::batch_slice(val.inputs, 0, std::min(probe_size, val.size()));
   return [&graph, x, probes](const ParamSet& shadow, const std::vector<LayerProbe>& measured) {
     const bool is_float = std::all_of(measured.begin(), measured.end(), [](const LayerProbe& p) {

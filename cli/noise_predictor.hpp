@@ -14,7 +14,9 @@ namespace qreg::cli {
 /// first-order variance Σ_k σ_k² ‖∂y_L/∂W_k‖² with σ² = Δ²/12 from the steps the probe reports
 /// (per tensor or per channel), linearised at the shadow weights in inference mode, as the probe
 /// measures. Hutchinson probes (`probes`, seeded) where a layer's output is large, so the values
-/// are deterministic. Returns no prediction for float runs (all steps 0).
+/// are deterministic. Returns no prediction for float runs (all steps 0) and for graphs with
+/// activation quantization (the linearisation does not see its staircase). σ² = Δ²/12 leaves out
+/// clipping, which LSQ's learned steps can add (its measured weight_noise_var shows it).
 NoisePredictor first_order_noise_predictor(const Graph& graph, const Dataset& val, std::int64_t probe_size,
                                            int probes = 8);
 

@@ -114,7 +114,8 @@ int run_train(const TrainOptions& opt, Output& io) {
   for (std::int64_t seed : seeds) {
     for (int bits : bits_list) {
       const auto useed = static_cast<std::uint64_t>(seed);
-      RunRequest req;
+      const Graph graph = build_model(opt, useed);  // built-in models: initialised from the run's seed
+      RunRequest req;                               // after the graph: its noise predictor refers to it
       req.dir = std::filesystem::path(opt.out_dir) / run_name(opt, bits, useed);
       req.config = run_config(opt, bits, useed);
       req.resume = opt.resume;
@@ -122,7 +123,6 @@ int run_train(const TrainOptions& opt, Output& io) {
       req.info = {{"model", opt.model},        {"data", train_data.name},        {"train_samples", train_data.size()},
                   {"val_data", val_data.name}, {"val_samples", val_data.size()}, {"act_bits", opt.act_bits},
                   {"dropout", opt.dropout}};
-      const Graph graph = build_model(opt, useed);  // built-in models: initialised from the run's seed
       if (opt.predict) req.predict_noise = first_order_noise_predictor(graph, val_data, opt.probe_size);
       const RunOutcome o = run_in_folder(req, graph, train_data, val_data, io.err);
       const char* mode = train_mode_name(req.config.weights.mode);
