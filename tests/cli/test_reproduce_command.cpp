@@ -168,6 +168,13 @@ TEST(Claims, UnderfitRunsAreNotEvidenceOfRegularization) {
   EXPECT_EQ(c3["evidence"][1]["verdict"], "inconclusive");
   EXPECT_TRUE(c3["evidence"][1].value("underfit", false));
   EXPECT_NE(c3["reason"].get<std::string>().find("2-bit runs did not train"), std::string::npos) << c3["reason"];
+  // Without FP32 runs the best width (4 bits, 0.85) is the reference: C4's 4-vs-2 test is still
+  // caught.
+  json no_fp32 = s;
+  no_fp32["runs"].erase(no_fp32["runs"].begin(), no_fp32["runs"].begin() + 3);
+  const json c4 = qreg::cli::claim_c4({no_fp32});
+  ASSERT_EQ(c4["evidence"].size(), 2u);
+  EXPECT_TRUE(c4["evidence"][1].value("underfit", false)) << c4["evidence"][1];
 }
 
 // C1 on hand-made noise rows: SQNR 49.9/37.86 dB at 8/6 bits is 6.02 dB/bit; 6.3 dB/bit is not.
