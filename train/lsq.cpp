@@ -25,6 +25,10 @@ std::vector<Tensor> lsq_initial_steps(const Graph& graph, const ParamSet& shadow
       for (std::int64_t g = 0; g < q.groups; ++g)
         for (std::int64_t i = 0; i < q.inner; ++i)
           sum[static_cast<std::size_t>(g)] += std::abs(w[(o * q.groups + g) * q.inner + i]);
+    for (double v : sum)
+      if (!std::isfinite(v))
+        throw Error("lsq: weight '" + graph.params[static_cast<std::size_t>(q.param)].name +
+                    "' holds NaN/Inf: no initial step");
     Tensor s(Shape{q.groups});
     const double n = static_cast<double>(q.outer * q.inner);
     for (std::int64_t g = 0; g < q.groups; ++g)

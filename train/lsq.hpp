@@ -18,7 +18,7 @@ namespace qreg {
 inline constexpr float kLsqMinStep = 1.1754943508222875e-38f;  // FLT_MIN
 
 /// LSQ's initial steps of `shadow`: one tensor [groups] per quantized layer (graph order);
-/// [1] = 0 for a float (32-bit) layer, which has no step.
+/// [1] = 0 for a float (32-bit) layer, which has no step. Throws Error when a weight is NaN/Inf.
 std::vector<Tensor> lsq_initial_steps(const Graph& graph, const ParamSet& shadow, const WeightModeConfig& cfg);
 
 /// Turns `grads` (∂L/∂ŵ from the backward pass at ŵ) into LSQ's: weight gradients are zeroed

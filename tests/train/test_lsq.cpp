@@ -16,6 +16,7 @@
 
 #include <cmath>
 
+#include "core/error.hpp"
 #include "core/executor.hpp"
 #include "core/models.hpp"
 #include "core/quantize_graph.hpp"
@@ -141,6 +142,9 @@ TEST(Lsq, InitialStepIsTwiceMeanAbsOverRootQp) {
   for (float v : w.values()) sum += std::abs(v);
   EXPECT_FLOAT_EQ(steps[0][0], static_cast<float>(2.0 * sum / static_cast<double>(w.size()) / std::sqrt(7.0)));
   EXPECT_EQ(steps[1][0], 0.0f);  // a float layer has no step
+  ParamSet bad = g.values;
+  bad[static_cast<std::size_t>(quantized_layers(g)[0].second)][3] = std::nanf("");
+  EXPECT_THROW(lsq_initial_steps(g, bad, cfg), Error);  // an input error, not a diverged run
 }
 
 TEST(Lsq, TrainingLearnsMovesStepsAndDeploysThem) {
