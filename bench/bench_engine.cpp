@@ -1,5 +1,5 @@
 // Engine throughput: forward and forward+backward (training step without the optimizer) of the
-// MLP 784-256-256-10 and the CNN at batch 128, in samples/s, beside Eigen sgemm rates
+// MLP 784-256-256-10 and the CNN at batch 128, in samples/s, beside the engine's sgemm rates (and Eigen's)
 // (1024³ and the MLP's first layer 128×784×256) in GFLOP/s measured in the same binary.
 // Run: build-bench/bin/bench_engine --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 // Threads: QREG_BENCH_THREADS (default 2) caps TBB's workers through ThreadScope.
@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "core/executor.hpp"
+#include "core/gemm.hpp"
 #include "core/models.hpp"
 #include "core/parallel.hpp"
 #include "core/rng.hpp"
@@ -56,14 +57,20 @@ void BM_MlpTrainStep(benchmark::State& s) { run_model(s, qreg::make_mlp({784, 25
 void BM_CnnForward(benchmark::State& s) { run_model(s, qreg::make_cnn(1), false); }
 void BM_CnnTrainStep(benchmark::State& s) { run_model(s, qreg::make_cnn(1), true); }
 
-/// Single-threaded Eigen sgemm C[m, n] = A[m, k]·B[k, n], row-major like the engine.
+/// Single-threaded C[m, n] = A[m, k]·B[k, n], row-major like the engine: the engine's sgemm
+/// (range(3) = 0; OpenBLAS or Eigen, see core/gemm.hpp) or Eigen's product (range(3) = 1).
 void BM_Sgemm(benchmark::State& state) {
   const auto m = state.range(0), k = state.range(1), n = state.range(2);
+  const bool eigen = state.range(3) == 1;
   qreg::MatrixRM a = qreg::MatrixRM::Random(m, k), b = qreg::MatrixRM::Random(k, n), c(m, n);
   for (auto _ : state) {
-    c.noalias() = a * b;
+    if (eigen)
+      c.noalias() = a * b;
+    else
+      qreg::sgemm(qreg::Trans::no, qreg::Trans::no, m, n, k, a.data(), k, b.data(), n, c.data(), n);
     benchmark::DoNotOptimize(c.data());
   }
+  state.SetLabel(eigen ? "Eigen" : qreg::gemm_library());
   state.counters["GFLOP/s"] =
       benchmark::Counter(static_cast<double>(state.iterations()) * 2.0 * m * n * k * 1e-9, benchmark::Counter::kIsRate);
 }
@@ -74,6 +81,12 @@ BENCHMARK(BM_MlpForward)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_MlpTrainStep)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_CnnForward)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_CnnTrainStep)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_Sgemm)->Args({1024, 1024, 1024})->Args({128, 784, 256})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Sgemm)
+    ->Args({1024, 1024, 1024, 0})
+    ->Args({128, 784, 256, 0})
+    ->Args({1024, 1024, 1024, 1})
+    ->Args({128, 784, 256, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 BENCHMARK_MAIN();

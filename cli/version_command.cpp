@@ -2,6 +2,7 @@
 #include <ostream>
 
 #include "cli/commands.hpp"
+#include "core/gemm.hpp"
 #include "core/version.hpp"
 
 namespace qreg::cli {
@@ -11,6 +12,7 @@ int run_version(Output& io) {
   io.out << "qreg " << b.version << "\n"
          << "commit:     " << b.commit << "\n"
          << "build:      " << b.build_type << ", " << b.compiler << ", " << b.arch_flags << "\n"
+         << "gemm:       " << gemm_library() << "\n"
          << "cuda:       " << (b.cuda_compiled ? "compiled in" : "not compiled in") << "\n"
          << "sanitizers: " << (b.sanitize.empty() ? "none" : b.sanitize) << "\n";
   return 0;

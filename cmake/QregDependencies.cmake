@@ -9,6 +9,26 @@ find_package(Threads REQUIRED)
 find_package(ONNX REQUIRED)
 find_package(Protobuf REQUIRED)
 
+# The engine's GEMM (core/gemm.cpp): OpenBLAS's kernels run the MLP's and the CNN's products
+# 1.3-1.8x faster than Eigen's on one core here (docs/benchmarks.md); Eigen remains as a fallback.
+add_library(qreg_blas INTERFACE)
+if(QREG_BLAS STREQUAL "OpenBLAS")
+  find_package(OpenBLAS CONFIG QUIET)
+  if(NOT OpenBLAS_FOUND)
+    message(FATAL_ERROR "OpenBLAS not found: install libopenblas-dev (scripts/setup-debian does), "
+                        "or configure with -DQREG_BLAS=Eigen to use Eigen's slower GEMM")
+  endif()
+  target_include_directories(qreg_blas SYSTEM INTERFACE ${OpenBLAS_INCLUDE_DIRS})
+  target_link_libraries(qreg_blas INTERFACE ${OpenBLAS_LIBRARIES})
+  set(QREG_HAVE_OPENBLAS 1)
+  message(STATUS "qreg GEMM: OpenBLAS ${OpenBLAS_VERSION} (${OpenBLAS_LIBRARIES})")
+elseif(QREG_BLAS STREQUAL "Eigen")
+  set(QREG_HAVE_OPENBLAS 0)
+  message(STATUS "qreg GEMM: Eigen")
+else()
+  message(FATAL_ERROR "QREG_BLAS must be OpenBLAS or Eigen, not '${QREG_BLAS}'")
+endif()
+
 # Random123 is header-only and ships no CMake config.
 find_path(RANDOM123_INCLUDE_DIR Random123/philox.h REQUIRED)
 add_library(qreg_random123 INTERFACE)

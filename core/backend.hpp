@@ -21,7 +21,7 @@ class Backend {
   virtual void fake_quantize(std::span<const float> x, float step, std::int32_t qmax, std::span<float> y) = 0;
 };
 
-/// The CPU backend (Eigen); always available.
+/// The CPU backend (core/gemm.hpp: OpenBLAS or Eigen); always available.
 std::unique_ptr<Backend> make_cpu_backend();
 
 }  // namespace qreg

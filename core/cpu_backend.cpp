@@ -4,6 +4,7 @@
 
 #include "core/backend.hpp"
 #include "core/error.hpp"
+#include "core/gemm.hpp"
 #include "core/tensor.hpp"
 
 namespace qreg {
@@ -15,12 +16,7 @@ class CpuBackend final : public Backend {
 
   void gemm(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const float* b, float* c,
             bool accumulate) override {
-    Eigen::Map<const MatrixRM> A(a, m, k), B(b, k, n);
-    Eigen::Map<MatrixRM> C(c, m, n);
-    if (accumulate)
-      C.noalias() += A * B;
-    else
-      C.noalias() = A * B;
+    sgemm(Trans::no, Trans::no, m, n, k, a, k, b, n, c, n, accumulate);
   }
 
   void fake_quantize(std::span<const float> x, float step, std::int32_t qmax, std::span<float> y) override {

@@ -157,7 +157,7 @@ void Executor::backward(const std::vector<std::pair<int, Tensor>>& seeds, const 
   for (std::size_t v = 0; v < values_.size(); ++v) {
     if (!written_[v]) continue;
     ops::ensure_shape(grads_[v], values_[v].shape());
-    std::fill(grads_[v].data(), grads_[v].data() + grads_[v].size(), 0.0f);
+    ops::zero(grads_[v]);
     // Readable only where complete: an input of a running node that is not needed (say a residual
     // skip input whose other consumers did not run) holds a partial sum.
     if (!needed[v]) written_[v] = 0;
@@ -170,7 +170,7 @@ void Executor::backward(const std::vector<std::pair<int, Tensor>>& seeds, const 
     param_grads.resize(params.size());
     for (std::size_t p = 0; p < params.size(); ++p) {
       ops::ensure_shape(param_grads[p], params[p].shape());
-      std::fill(param_grads[p].data(), param_grads[p].data() + param_grads[p].size(), 0.0f);
+      ops::zero(param_grads[p]);
     }
   }
   for (std::size_t i = graph_.nodes.size(); i-- > 0;)

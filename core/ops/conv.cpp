@@ -4,7 +4,7 @@
 //   Y [O, S·P] = W [O, C·kh·kw] · col,  y_n = Y[:, n·P : (n+1)·P] + b,
 //   dW = Σ_chunks dY · colᵀ,  db = Σ dY,  dcol = Wᵀ · dY,  dx_n = col2im(dcol[:, n·P : (n+1)·P]).
 // Why chunks: one sample's GEMM is small (the CNN's second conv is [32, 144]·[144, 196]) and
-// pays Eigen's packing and call overhead per sample; a whole-batch column matrix is large
+// pays the GEMM's packing and call overhead per sample; a whole-batch column matrix is large
 // (58 MB for that conv at batch 512) and its writes and reads miss every cache. A chunk's column
 // matrix and GEMM output stay within kChunkFloats (about L2), so im2col writes into cache and the
 // GEMM reads from it, while the GEMM is S times wider. Backward recomputes the chunk's im2col
@@ -13,6 +13,7 @@
 // The chunk size depends on the geometry only; the weight gradient is summed per chunk and the
 // chunk partials are added in chunk order, so results do not depend on the thread count.
 #include "core/error.hpp"
+#include "core/gemm.hpp"
 #include "core/ops/ops.hpp"
 
 namespace qreg::ops {
@@ -41,7 +42,6 @@ void conv_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y, 
   const std::int64_t n = x.dim(0), K = g.C * g.kh * g.kw, Kg = g.Kg(), Og = g.O / g.groups, P = g.P();
   const std::int64_t chunk = chunk_samples(g);
   tbb::enumerable_thread_specific<FloatBuffer> col_scratch, out_scratch;
-  ConstMap Wm(w.data(), g.O, Kg);
   for_chunks(n, chunk, [&](std::int64_t s0, std::int64_t s1) {
     const std::int64_t cols = (s1 - s0) * P;
     FloatBuffer& col = col_scratch.local();
@@ -49,10 +49,9 @@ void conv_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y, 
     col.resize(static_cast<std::size_t>(K * chunk * P));
     out.resize(static_cast<std::size_t>(g.O * chunk * P));
     chunk_im2col(g, x.data(), s0, s1, col.data());
-    Map Y(out.data(), g.O, cols);
-    for (std::int64_t gr = 0; gr < g.groups; ++gr)
-      Y.middleRows(gr * Og, Og).noalias() =
-          Wm.middleRows(gr * Og, Og) * ConstMap(col.data() + gr * Kg * cols, Kg, cols);
+    for (std::int64_t gr = 0; gr < g.groups; ++gr)  // Y[group] = W[group] · col[group]
+      sgemm(Trans::no, Trans::no, Og, cols, Kg, w.data() + gr * Og * Kg, Kg, col.data() + gr * Kg * cols, cols,
+            out.data() + gr * Og * cols, cols);
     // Scatter [O, S·P] to the samples' [O, P] blocks, adding the bias on the way.
     for (std::int64_t s = s0; s < s1; ++s)
       for (std::int64_t o = 0; o < g.O; ++o) {
@@ -74,7 +73,6 @@ void conv_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* d
   if (dw && static_cast<std::int64_t>(st.partials.size()) != chunks)
     st.partials.assign(static_cast<std::size_t>(chunks), Tensor({g.O, Kg + 1}));
   tbb::enumerable_thread_specific<FloatBuffer> col_scratch, dy_scratch;
-  ConstMap Wm(w.data(), g.O, Kg);
   for_chunks(n, chunk, [&](std::int64_t s0, std::int64_t s1) {
     const std::int64_t cols = (s1 - s0) * P;
     FloatBuffer& col = col_scratch.local();
@@ -91,16 +89,17 @@ void conv_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* d
     if (dw) {
       chunk_im2col(g, x.data(), s0, s1, col.data());
       // partial [O, Kg + 1]: the weight gradient with the bias gradient as an extra column.
-      Map part(st.partials[static_cast<std::size_t>(s0 / chunk)].data(), g.O, Kg + 1);
-      for (std::int64_t gr = 0; gr < g.groups; ++gr)
-        part.block(gr * Og, 0, Og, Kg).noalias() =
-            dY.middleRows(gr * Og, Og) * ConstMap(col.data() + gr * Kg * cols, Kg, cols).transpose();
+      float* partial = st.partials[static_cast<std::size_t>(s0 / chunk)].data();
+      Map part(partial, g.O, Kg + 1);
+      for (std::int64_t gr = 0; gr < g.groups; ++gr)  // part[group, :Kg] = dY[group] · col[group]ᵀ
+        sgemm(Trans::no, Trans::yes, Og, Kg, cols, dyc.data() + gr * Og * cols, cols, col.data() + gr * Kg * cols, cols,
+              partial + gr * Og * (Kg + 1), Kg + 1);
       part.col(Kg) = dY.rowwise().sum();
     }
     if (!dx) return;
-    for (std::int64_t gr = 0; gr < g.groups; ++gr)  // dcol overwrites col (no longer needed)
-      Map(col.data() + gr * Kg * cols, Kg, cols).noalias() =
-          Wm.middleRows(gr * Og, Og).transpose() * dY.middleRows(gr * Og, Og);
+    for (std::int64_t gr = 0; gr < g.groups; ++gr)  // dcol[group] = W[group]ᵀ · dY[group], over col
+      sgemm(Trans::yes, Trans::no, Kg, cols, Og, w.data() + gr * Og * Kg, Kg, dyc.data() + gr * Og * cols, cols,
+            col.data() + gr * Kg * cols, cols);
     for (std::int64_t s = s0; s < s1; ++s)
       col2im_add(g, col.data() + (s - s0) * P, dx->data() + s * g.C * g.H * g.W, cols);
   });

@@ -1,13 +1,15 @@
 // Gemm and MatMul: one GEMM over the whole batch (rows = N · leading per-sample dims), split
-// into fixed row blocks that run in parallel. Each block is an independent Eigen GEMM whose
-// blocking depends on the block size only, so results do not depend on the thread count.
+// into fixed row blocks that run in parallel. Each block is an independent single-threaded GEMM
+// (core/gemm.hpp) whose result depends on the block only, so results do not depend on the thread
+// count.
 #include "core/error.hpp"
+#include "core/gemm.hpp"
 #include "core/ops/ops.hpp"
 
 namespace qreg::ops {
 namespace {
 
-// Rows per parallel GEMM block: large enough for Eigen's packed kernels to run at full speed
+// Rows per parallel GEMM block: large enough for the packed GEMM kernels to run at full speed
 // (packing the other operand costs ~1/kGemmRows of the block's work), small enough to give
 // both cores work at batch 128.
 constexpr std::int64_t kGemmRows = 64;
@@ -16,6 +18,11 @@ constexpr std::int64_t kGemmRows = 64;
 
 void ensure_shape(Tensor& t, const Shape& shape) {
   if (t.shape() != shape) t = Tensor(shape);
+}
+
+void zero(Tensor& t) {
+  for_chunks(t.size(), std::int64_t{1} << 16,
+             [&](std::int64_t i0, std::int64_t i1) { std::fill(t.data() + i0, t.data() + i1, 0.0f); });
 }
 
 Shape batched(std::int64_t n, const Shape& per_sample) {
@@ -27,40 +34,32 @@ Shape batched(std::int64_t n, const Shape& per_sample) {
 void dense_forward(bool gemm, const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y) {
   const std::int64_t in = gemm ? w.dim(1) : w.dim(0), out = gemm ? w.dim(0) : w.dim(1);
   const std::int64_t rows = x.size() / in;
-  ConstMap X(x.data(), rows, in), W(w.data(), w.dim(0), w.dim(1));
   Map Y(y.data(), rows, out);
   for_chunks(rows, kGemmRows, [&](std::int64_t r0, std::int64_t r1) {
-    auto Yb = Y.middleRows(r0, r1 - r0);
-    if (gemm)
-      Yb.noalias() = X.middleRows(r0, r1 - r0) * W.transpose();
-    else
-      Yb.noalias() = X.middleRows(r0, r1 - r0) * W;
-    if (b) Yb.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(b->data(), out);
+    // Y = X · Wᵀ (Gemm, W [out, in]) or X · W (MatMul, W [in, out])
+    sgemm(Trans::no, gemm ? Trans::yes : Trans::no, r1 - r0, out, in, x.data() + r0 * in, in, w.data(), gemm ? in : out,
+          y.data() + r0 * out, out);
+    if (b) Y.middleRows(r0, r1 - r0).rowwise() += Eigen::Map<const Eigen::RowVectorXf>(b->data(), out);
   });
 }
 
 void dense_backward(bool gemm, const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw, Tensor* db) {
   const std::int64_t in = gemm ? w.dim(1) : w.dim(0), out = gemm ? w.dim(0) : w.dim(1);
   const std::int64_t rows = x.size() / in;
-  ConstMap X(x.data(), rows, in), W(w.data(), w.dim(0), w.dim(1)), dY(dy.data(), rows, out);
-  if (dx) {
-    Map dX(dx->data(), rows, in);
+  ConstMap dY(dy.data(), rows, out);
+  if (dx)  // dX += dY · W (Gemm) or dY · Wᵀ (MatMul)
     for_chunks(rows, kGemmRows, [&](std::int64_t r0, std::int64_t r1) {
-      if (gemm)
-        dX.middleRows(r0, r1 - r0).noalias() += dY.middleRows(r0, r1 - r0) * W;
-      else
-        dX.middleRows(r0, r1 - r0).noalias() += dY.middleRows(r0, r1 - r0) * W.transpose();
+      sgemm(Trans::no, gemm ? Trans::no : Trans::yes, r1 - r0, in, out, dy.data() + r0 * out, out, w.data(),
+            gemm ? in : out, dx->data() + r0 * in, in, /*accumulate=*/true);
     });
-  }
   if (!dw) return;
   // Weight gradient: the batch is the GEMM's inner dimension (summed inside one block, in a
   // fixed order); the blocks split the weight's rows.
-  Map dW(dw->data(), w.dim(0), w.dim(1));
   for_chunks(w.dim(0), kGemmRows, [&](std::int64_t r0, std::int64_t r1) {
     if (gemm)  // dW [out, in] = dYᵀ · X
-      dW.middleRows(r0, r1 - r0).noalias() = dY.middleCols(r0, r1 - r0).transpose() * X;
+      sgemm(Trans::yes, Trans::no, r1 - r0, in, rows, dy.data() + r0, out, x.data(), in, dw->data() + r0 * in, in);
     else  // dW [in, out] = Xᵀ · dY
-      dW.middleRows(r0, r1 - r0).noalias() = X.middleCols(r0, r1 - r0).transpose() * dY;
+      sgemm(Trans::yes, Trans::no, r1 - r0, out, rows, x.data() + r0, in, dy.data(), out, dw->data() + r0 * out, out);
   });
   if (db) {
     Eigen::Map<Eigen::RowVectorXf> dB(db->data(), out);

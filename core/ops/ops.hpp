@@ -45,6 +45,8 @@ void for_chunks(std::int64_t n, std::int64_t chunk, F&& f) {
 
 /// Resizes `t` to `shape` only when the shape changed (buffers are reused between passes).
 void ensure_shape(Tensor& t, const Shape& shape);
+/// t = 0, in parallel fixed chunks (a batch's gradient buffers reach tens of MB).
+void zero(Tensor& t);
 /// [n, per_sample...]
 Shape batched(std::int64_t n, const Shape& per_sample);
 
