@@ -1,5 +1,10 @@
 #include "train/optimizer.hpp"
 
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include <array>
+#include <atomic>
 #include <cmath>
 #include <string>
 
@@ -10,6 +15,34 @@ namespace qreg {
 
 namespace {
 constexpr EnumName<OptimizerKind> kOptimizers[] = {{OptimizerKind::Sgd, "sgd"}, {OptimizerKind::AdamW, "adamw"}};
+
+constexpr std::int64_t kChunk = std::int64_t{1} << 14;  // elements per parallel task
+constexpr std::int64_t kLanes = 16;
+
+/// Runs update(i) for i in [0, len) in parallel chunks and returns whether every value it
+/// returned is finite. w − w is 0 for a finite w and NaN otherwise; the per-lane sums vectorise
+/// and stay NaN once a NaN entered.
+template <class Update>
+bool update_all(std::int64_t len, Update update) {
+  std::atomic<bool> finite{true};
+  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, len, kChunk), [&](const tbb::blocked_range<std::int64_t>& r) {
+    std::array<float, kLanes> bad{};
+    std::int64_t i = r.begin();
+    for (; i + kLanes <= r.end(); i += kLanes)
+      for (std::int64_t k = 0; k < kLanes; ++k) {
+        const float w = update(i + k);
+        bad[static_cast<std::size_t>(k)] += w - w;
+      }
+    for (; i < r.end(); ++i) {
+      const float w = update(i);
+      bad[0] += w - w;
+    }
+    for (const float b : bad)
+      if (!(b == 0.0f)) finite.store(false, std::memory_order_relaxed);
+  });
+  return finite.load();
+}
+
 }  // namespace
 
 OptimizerKind parse_optimizer(std::string_view text) { return parse_enum(text, kOptimizers, "optimizer"); }
@@ -30,12 +63,12 @@ Optimizer::Optimizer(const OptimizerConfig& cfg, const Graph& graph, const std::
   }
 }
 
-void Optimizer::step(ParamSet& params, const ParamSet& grads, double lr) {
+bool Optimizer::step(ParamSet& params, const ParamSet& grads, double lr) {
   std::vector<Tensor> none;
-  step(params, grads, none, none, lr);
+  return step(params, grads, none, none, lr);
 }
 
-void Optimizer::step(ParamSet& params, const ParamSet& grads, std::vector<Tensor>& extra,
+bool Optimizer::step(ParamSet& params, const ParamSet& grads, std::vector<Tensor>& extra,
                      const std::vector<Tensor>& extra_grads, double lr) {
   QREG_ASSERT(params.size() == trainable_.size() && grads.size() == trainable_.size(),
               "optimizer: params and grads must match the graph");
@@ -47,8 +80,9 @@ void Optimizer::step(ParamSet& params, const ParamSet& grads, std::vector<Tensor
   auto g_of = [&](std::size_t k) { return k < np ? grads[k].data() : extra_grads[k - np].data(); };
   auto size_of = [&](std::size_t k) { return k < np ? params[k].size() : extra[k - np].size(); };
   auto skip = [&](std::size_t k) { return k < np && !trainable_[k]; };
-  // Element updates are independent, so a serial loop is as deterministic as any; arithmetic is
-  // float per element as in PyTorch, with the bias corrections computed once in double.
+  // Arithmetic is float per element as in PyTorch, with the bias corrections computed once in
+  // double.
+  bool finite = true;
   const auto flr = static_cast<float>(lr), decay = static_cast<float>(cfg_.weight_decay);
   if (cfg_.kind == OptimizerKind::Sgd) {
     const auto mu = static_cast<float>(cfg_.momentum);
@@ -58,13 +92,12 @@ void Optimizer::step(ParamSet& params, const ParamSet& grads, std::vector<Tensor
       const float* g = g_of(p);
       float* v = state_[p].data();
       const float wd = p < np ? decay : 0.0f;
-      const std::int64_t len = size_of(p);
-      for (std::int64_t i = 0; i < len; ++i) {
+      finite &= update_all(size_of(p), [=](std::int64_t i) {
         v[i] = mu * v[i] + (g[i] + wd * w[i]);
-        w[i] -= flr * v[i];
-      }
+        return w[i] -= flr * v[i];
+      });
     }
-    return;
+    return finite;
   }
   const double t = static_cast<double>(steps_);
   const auto c1 = static_cast<float>(1.0 / (1.0 - std::pow(cfg_.beta1, t)));
@@ -78,14 +111,14 @@ void Optimizer::step(ParamSet& params, const ParamSet& grads, std::vector<Tensor
     float* m = state_[p].data();
     float* v = state_[n + p].data();
     const float wd = p < np ? decay : 0.0f;
-    const std::int64_t len = size_of(p);
-    for (std::int64_t i = 0; i < len; ++i) {
+    finite &= update_all(size_of(p), [=](std::int64_t i) {
       w[i] -= flr * wd * w[i];
       m[i] = b1 * m[i] + (1.0f - b1) * g[i];
       v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
-      w[i] -= flr * (m[i] * c1) / (std::sqrt(v[i] * c2) + eps);
-    }
+      return w[i] -= flr * (m[i] * c1) / (std::sqrt(v[i] * c2) + eps);
+    });
   }
+  return finite;
 }
 
 }  // namespace qreg

@@ -35,9 +35,12 @@ class Optimizer {
   ///   SGD:   g = ∇ + wd·w;  v = μ·v + g;  w −= lr·v
   ///   AdamW: w −= lr·wd·w;  m = β1·m + (1−β1)·∇;  v = β2·v + (1−β2)·∇²;
   ///          w −= lr·(m/(1−β1^t)) / (√(v/(1−β2^t)) + ε)
-  void step(ParamSet& params, const ParamSet& grads, double lr);
+  /// Returns whether every updated value is finite (the trainer's divergence check, fused into
+  /// the update's single pass). Elements are updated in parallel chunks: each element's update is
+  /// independent of the others, so results do not depend on the thread count.
+  bool step(ParamSet& params, const ParamSet& grads, double lr);
   /// The same update for `params` and the `extra` tensors (shaped as in the constructor, wd = 0).
-  void step(ParamSet& params, const ParamSet& grads, std::vector<Tensor>& extra, const std::vector<Tensor>& extra_grads,
+  bool step(ParamSet& params, const ParamSet& grads, std::vector<Tensor>& extra, const std::vector<Tensor>& extra_grads,
             double lr);
 
   /// SGD: one velocity per parameter, then per extra tensor. AdamW: first moments (parameters,

@@ -185,9 +185,11 @@ void train(const Graph& graph, const Dataset& train_data, const Dataset& val_dat
       ex.backward({{graph.output, dlogits}}, w, grads, false);
       if (lsq) lsq_backward(wb.layers(), state.params, state.lsq_steps, grads, step_grads);
       ex.update_running_stats(state.params);  // running statistics (BN, activation max) live in the shadow set
-      opt.step(state.params, grads, state.lsq_steps, step_grads, m.lr);  // STE: ∂L/∂q(w) applied to the shadow w
+      // STE: ∂L/∂q(w) applied to the shadow w. The parameters the optimizer does not update
+      // (running statistics) are finite when the loss and the weights are.
+      const bool finite = opt.step(state.params, grads, state.lsq_steps, step_grads, m.lr);
       if (lsq) lsq_clamp_steps(wb.layers(), state.lsq_steps);
-      if (!all_finite(state.params) || !all_finite(state.lsq_steps)) {
+      if (!finite) {
         state.status = RunStatus::Diverged;
         state.note = "non-finite weights at epoch " + std::to_string(e + 1) + " step " + std::to_string(s);
         return;

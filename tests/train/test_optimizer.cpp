@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "core/error.hpp"
 #include "core/models.hpp"
@@ -111,3 +112,19 @@ TEST(Schedule, StepAndCosineValues) {
 }
 
 }  // namespace
+
+// The step reports non-finite results (the trainer's "diverged" check): one infinite or NaN
+// gradient element anywhere in a tensor larger than a parallel chunk (2^14 elements) and not at a
+// lane boundary must be seen, by SGD and AdamW alike; finite updates report true.
+TEST(Optimizer, StepReportsWhetherEveryUpdatedValueIsFinite) {
+  const Graph graph = make_mlp({200, 100, 3}, 1);  // W [100, 200]: 20,000 elements, two chunks
+  for (OptimizerKind kind : {OptimizerKind::Sgd, OptimizerKind::AdamW})
+    for (float bad : {std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN(), 0.25f}) {
+      ParamSet params = graph.values, grads = graph.values;
+      for (Tensor& t : grads) t = Tensor(t.shape(), 0.5f);
+      grads[0][19'997] = bad;
+      Optimizer opt({kind, 0.1, 0.9, 0.01}, graph);
+      EXPECT_EQ(opt.step(params, grads, 0.1), std::isfinite(bad)) << optimizer_name(kind) << " " << bad;
+      EXPECT_EQ(std::isfinite(params[0][19'997]), std::isfinite(bad));
+    }
+}
