@@ -9,10 +9,12 @@
 namespace qreg::ops {
 namespace {
 
-// Rows per parallel GEMM block: large enough for the packed GEMM kernels to run at full speed
-// (packing the other operand costs ~1/kGemmRows of the block's work), small enough to give
-// both cores work at batch 128.
-constexpr std::int64_t kGemmRows = 64;
+// Rows per parallel GEMM block: a quarter of the rows, at least 64 and at most 256. Each block
+// packs the whole weight matrix again, so larger blocks amortise the packing (the simulator's
+// forward at batch 512 runs 8% faster with 256 rows than with 64), while four blocks keep
+// several cores busy; 64 rows still run the packed kernels at full speed. The size depends on
+// the row count only, never on the thread count.
+std::int64_t gemm_rows(std::int64_t rows) { return std::clamp<std::int64_t>((rows / 4 + 15) / 16 * 16, 64, 256); }
 
 }  // namespace
 
@@ -35,7 +37,7 @@ void dense_forward(bool gemm, const Tensor& x, const Tensor& w, const Tensor* b,
   const std::int64_t in = gemm ? w.dim(1) : w.dim(0), out = gemm ? w.dim(0) : w.dim(1);
   const std::int64_t rows = x.size() / in;
   Map Y(y.data(), rows, out);
-  for_chunks(rows, kGemmRows, [&](std::int64_t r0, std::int64_t r1) {
+  for_chunks(rows, gemm_rows(rows), [&](std::int64_t r0, std::int64_t r1) {
     // Y = X · Wᵀ (Gemm, W [out, in]) or X · W (MatMul, W [in, out])
     sgemm(Trans::no, gemm ? Trans::yes : Trans::no, r1 - r0, out, in, x.data() + r0 * in, in, w.data(), gemm ? in : out,
           y.data() + r0 * out, out);
@@ -48,14 +50,14 @@ void dense_backward(bool gemm, const Tensor& x, const Tensor& w, const Tensor& d
   const std::int64_t rows = x.size() / in;
   ConstMap dY(dy.data(), rows, out);
   if (dx)  // dX += dY · W (Gemm) or dY · Wᵀ (MatMul)
-    for_chunks(rows, kGemmRows, [&](std::int64_t r0, std::int64_t r1) {
+    for_chunks(rows, gemm_rows(rows), [&](std::int64_t r0, std::int64_t r1) {
       sgemm(Trans::no, gemm ? Trans::no : Trans::yes, r1 - r0, in, out, dy.data() + r0 * out, out, w.data(),
             gemm ? in : out, dx->data() + r0 * in, in, /*accumulate=*/true);
     });
   if (!dw) return;
   // Weight gradient: the batch is the GEMM's inner dimension (summed inside one block, in a
   // fixed order); the blocks split the weight's rows.
-  for_chunks(w.dim(0), kGemmRows, [&](std::int64_t r0, std::int64_t r1) {
+  for_chunks(w.dim(0), gemm_rows(w.dim(0)), [&](std::int64_t r0, std::int64_t r1) {
     if (gemm)  // dW [out, in] = dYᵀ · X
       sgemm(Trans::yes, Trans::no, r1 - r0, in, rows, dy.data() + r0, out, x.data(), in, dw->data() + r0 * in, in);
     else  // dW [in, out] = Xᵀ · dY
