@@ -4,8 +4,9 @@ speed drifts (a shared VM here drifts by ±30% within minutes, so two programs r
 other for a minute each can differ by that much for reasons of neither).
 
 Each round times PyTorch for about --seconds (in this process, bench/peer_train_torch.py's
-models and step) and then qreg's bench_train for about as long (a subprocess, its benchmark
-timer excludes start-up), and records the ratio qreg/torch of samples per second. The two halves
+models and step) and qreg's bench_train for about as long (a subprocess, its benchmark timer
+excludes start-up), PyTorch first in even rounds and second in odd ones, and records the ratio
+qreg/torch of samples per second. The two halves
 of a round are seconds apart, so drift cancels in the ratio; the median over rounds and its
 spread are printed per comparison.
 
@@ -95,9 +96,13 @@ def main():
             continue
         step = TorchStep(make())
         ratios, ours, theirs = [], [], []
-        for _ in range(args.rounds):
-            t = step.rate(args.seconds)
-            q = qreg_rate(args.bench_train, name, args.seconds)
+        for r in range(args.rounds):
+            if r % 2 == 0:  # alternate which side goes first (an ABBA order cancels order effects)
+                t = step.rate(args.seconds)
+                q = qreg_rate(args.bench_train, name, args.seconds)
+            else:
+                q = qreg_rate(args.bench_train, name, args.seconds)
+                t = step.rate(args.seconds)
             theirs.append(t)
             ours.append(q)
             ratios.append(q / t)
