@@ -22,7 +22,9 @@ inline constexpr const char* kInconclusive = "inconclusive";
 /// C1 from a `qreg noise` JSON document: SQNR gain per bit between the widths present in [6, 8]
 /// within 0.1 dB of 6.02, the U(−Δ/2, Δ/2) model holding there, and failing at 2 bits.
 nlohmann::json claim_c1(const nlohmann::json& noise);
-/// C2 from a `qreg validate` JSON document (theory vs simulate): supported when it passes.
+/// C2 from a `qreg validate` JSON document (theory vs simulate): supported when every per-layer
+/// noise_var comparison agrees; loss_increase comparisons are reported in the reason and evidence
+/// but do not decide (claims.cpp says why).
 nlohmann::json claim_c2(const nlohmann::json& validation);
 /// C3–C5 from `qreg train` summary.json documents (one per model; runs with "mode", "bits",
 /// "seed", "status", "final_val_accuracy", "final_gap"). Gap = val_loss − train_loss (nats).

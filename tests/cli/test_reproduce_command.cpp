@@ -195,3 +195,26 @@ TEST(Claims, NoiseGainRule) {
 }
 
 }  // namespace
+
+// C2 decides on the per-layer noise variances; a disagreeing loss increase is reported, not
+// decisive (the Gauss–Newton loss predictor omits the ReLU-kink term, docs/theory.md).
+TEST(Claims, C2DecidesOnPerLayerNoise) {
+  auto cmp = [](const char* quantity, bool agree) {
+    return json{{"quantity", quantity}, {"verdict", agree ? "agree" : "disagree"}};
+  };
+  json v = {{"tolerance", 0.1}, {"sigmas", 5.0}, {"comparisons", json::array()}};
+  for (int i = 0; i < 3; ++i) v["comparisons"].push_back(cmp("noise_var", true));
+  v["comparisons"].push_back(cmp("loss_increase", false));
+  const json c2 = qreg::cli::claim_c2(v);
+  EXPECT_EQ(c2["verdict"], "supported");
+  EXPECT_EQ(c2["evidence"]["total"], 3);
+  EXPECT_EQ(c2["evidence"]["loss_agreed"], 0);
+  EXPECT_EQ(c2["evidence"]["loss_total"], 1);
+  EXPECT_NE(c2["reason"].get<std::string>().find("loss increase 0/1"), std::string::npos) << c2["reason"];
+
+  v["comparisons"][1] = cmp("noise_var", false);
+  EXPECT_EQ(qreg::cli::claim_c2(v)["verdict"], "not supported");
+  EXPECT_EQ(qreg::cli::claim_c2(json::object())["verdict"], "inconclusive");
+  EXPECT_EQ(qreg::cli::claim_c2(json{{"comparisons", json::array({cmp("loss_increase", true)})}})["verdict"],
+            "inconclusive");
+}
