@@ -2,6 +2,7 @@
 
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <memory>
@@ -44,20 +45,24 @@ EvalResult evaluate(const Graph& graph, const ParamSet& params, const Dataset& d
   const std::int64_t chunks = (n + batch - 1) / batch;
   std::vector<ChunkResult> results(static_cast<std::size_t>(chunks));
   tbb::enumerable_thread_specific<std::unique_ptr<Executor>> executors;
+  // Isolated: the forward runs nested parallel loops, and a thread waiting for them must not pick
+  // up another chunk here, which would reuse this thread's executor mid-forward.
   tbb::parallel_for(std::int64_t{0}, chunks, [&](std::int64_t c) {
-    auto& exec = executors.local();
-    if (!exec) exec = std::make_unique<Executor>(graph);
-    const std::int64_t begin = c * batch, end = std::min(n, begin + batch);
-    const Tensor& logits = exec->forward(slice_batch(graph, data.inputs, begin, end), params);
-    const std::vector<std::int32_t> labels(data.labels.begin() + begin, data.labels.begin() + end);
-    auto& r = results[static_cast<std::size_t>(c)];
-    r.loss_sum = cross_entropy(logits, labels) * static_cast<double>(end - begin);
-    const auto scores = logits.matrix(end - begin);
-    for (std::int64_t i = 0; i < end - begin; ++i) {
-      Eigen::Index best = 0;
-      scores.row(i).maxCoeff(&best);
-      r.correct += best == labels[static_cast<std::size_t>(i)];
-    }
+    tbb::this_task_arena::isolate([&] {
+      auto& exec = executors.local();
+      if (!exec) exec = std::make_unique<Executor>(graph);
+      const std::int64_t begin = c * batch, end = std::min(n, begin + batch);
+      const Tensor& logits = exec->forward(slice_batch(graph, data.inputs, begin, end), params);
+      const std::vector<std::int32_t> labels(data.labels.begin() + begin, data.labels.begin() + end);
+      auto& r = results[static_cast<std::size_t>(c)];
+      r.loss_sum = cross_entropy(logits, labels) * static_cast<double>(end - begin);
+      const auto scores = logits.matrix(end - begin);
+      for (std::int64_t i = 0; i < end - begin; ++i) {
+        Eigen::Index best = 0;
+        scores.row(i).maxCoeff(&best);
+        r.correct += best == labels[static_cast<std::size_t>(i)];
+      }
+    });
   });
   EvalResult out;
   out.samples = n;

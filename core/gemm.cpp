@@ -2,6 +2,7 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <cstdint>
 #include <string>
 
 #include "core/error.hpp"
@@ -42,6 +43,7 @@ void sgemm(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, c
   }
   QREG_ASSERT(lda >= (ta == Trans::yes ? m : k) && ldb >= (tb == Trans::yes ? k : n),
               "sgemm: leading dimension smaller than a row");
+  QREG_ASSERT(std::max({m, n, k, lda, ldb, ldc}) <= std::int64_t{INT32_MAX}, "sgemm: dimension beyond 32-bit BLAS");
 #if QREG_HAVE_OPENBLAS
   static const bool single_threaded = [] {
     openblas_set_num_threads(1);  // parallelism is ours (fixed blocks), see gemm.hpp

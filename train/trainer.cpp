@@ -185,10 +185,13 @@ void train(const Graph& graph, const Dataset& train_data, const Dataset& val_dat
       ex.backward({{graph.output, dlogits}}, w, grads, false);
       if (lsq) lsq_backward(wb.layers(), state.params, state.lsq_steps, grads, step_grads);
       ex.update_running_stats(state.params);  // running statistics (BN, activation max) live in the shadow set
-      // STE: ∂L/∂q(w) applied to the shadow w. The parameters the optimizer does not update
-      // (running statistics) are finite when the loss and the weights are.
-      const bool finite = opt.step(state.params, grads, state.lsq_steps, step_grads, m.lr);
+      // STE: ∂L/∂q(w) applied to the shadow w. The optimizer reports whether what it updated is
+      // finite (an LSQ step of ±inf counts, before the clamp); the running statistics it leaves
+      // alone are checked here (a batch variance can overflow while the loss stays finite).
+      bool finite = opt.step(state.params, grads, state.lsq_steps, step_grads, m.lr);
       if (lsq) lsq_clamp_steps(wb.layers(), state.lsq_steps);
+      for (std::size_t p = 0; p < state.params.size() && finite; ++p)
+        if (!graph.params[p].trainable()) finite = all_finite({state.params[p]});
       if (!finite) {
         state.status = RunStatus::Diverged;
         state.note = "non-finite weights at epoch " + std::to_string(e + 1) + " step " + std::to_string(s);

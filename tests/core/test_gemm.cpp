@@ -7,6 +7,7 @@
 #include <tbb/global_control.h>
 #include <tbb/parallel_for.h>
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <random>
