@@ -15,6 +15,7 @@
 #include "core/models.hpp"
 #include "core/rng.hpp"
 #include "theory/first_order.hpp"
+#include "theory/layers.hpp"
 
 namespace {
 
@@ -31,13 +32,6 @@ Tensor calibration(const Graph& g) {
   RandomStream rs(1, 0);
   for (auto& v : x.values()) v = rs.uniform();
   return x;
-}
-
-Tensor slice(const Tensor& x, std::int64_t b0, std::int64_t b1) {
-  Shape shape = x.shape();
-  shape[0] = b1 - b0;
-  const std::int64_t per = x.size() / x.dim(0);
-  return Tensor(shape, std::span<const float>(x.data() + b0 * per, static_cast<std::size_t>((b1 - b0) * per)));
 }
 
 void BM_FirstOrderCnn(benchmark::State& state) {
@@ -90,7 +84,7 @@ void BM_MonteCarloTo1Percent(benchmark::State& state) {
       std::vector<double> m(layers.size(), 0.0);
       for (std::int64_t b0 = 0; b0 < kSamples; b0 += mc_batch) {
         const std::int64_t b1 = std::min(kSamples, b0 + mc_batch);
-        exec.forward(slice(x, b0, b1), p);
+        exec.forward(batch_slice(x, b0, b1), p);
         for (std::size_t k = 0; k < layers.size(); ++k) {
           const Tensor& y = exec.value(layers[k].output);
           const float* c = clean[k].data() + b0 * (y.size() / (b1 - b0));

@@ -18,10 +18,10 @@ constexpr double kDbPerBit = 6.02;    // 20·log10(2): the additive model's SQNR
 constexpr double kDbTolerance = 0.1;  // the brief's "within 0.1 dB"
 constexpr double kSigmas = 2.0;       // paired-mean decision band, in standard errors
 constexpr double kAccuracyPoints = 0.5;
-// A run set whose mean validation accuracy is this far (points) below the best bit width's (FP32's,
-// normally) did not train: its
-// small generalization gap is underfitting, and a gap comparison with it says nothing about
-// regularization (the quick study's 2-bit MLP at lr 0.05 reaches ~17% against FP32's ~79%).
+// A run set whose mean validation accuracy is this far (points) below the best bit width's
+// (FP32's, normally) did not train: its small generalization gap is underfitting, and a gap
+// comparison with it says nothing about regularization (the quick study's 2-bit MLP at lr 0.05
+// reaches ~17% against FP32's ~79%).
 constexpr double kUnderfitPoints = 10.0;
 
 std::string fmt(double v, int digits = 4) {

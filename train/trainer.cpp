@@ -191,7 +191,7 @@ void train(const Graph& graph, const Dataset& train_data, const Dataset& val_dat
       bool finite = opt.step(state.params, grads, state.lsq_steps, step_grads, m.lr);
       if (lsq) lsq_clamp_steps(wb.layers(), state.lsq_steps);
       for (std::size_t p = 0; p < state.params.size() && finite; ++p)
-        if (!graph.params[p].trainable()) finite = all_finite({state.params[p]});
+        if (!graph.params[p].trainable()) finite = all_finite(state.params[p]);
       if (!finite) {
         state.status = RunStatus::Diverged;
         state.note = "non-finite weights at epoch " + std::to_string(e + 1) + " step " + std::to_string(s);

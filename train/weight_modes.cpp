@@ -319,13 +319,10 @@ ParamSet deployed_weights(const Graph& graph, const ParamSet& shadow, const Weig
   return b.deployed(shadow, lsq_steps);
 }
 
-bool all_finite(const ParamSet& params) {
-  for (const Tensor& t : params) {
-    float bad = 0.0f;
-    max_abs_run(t.data(), t.size(), bad);
-    if (!(bad == 0.0f)) return false;
-  }
-  return true;
+bool all_finite(const Tensor& t) {
+  float bad = 0.0f;
+  max_abs_run(t.data(), t.size(), bad);
+  return bad == 0.0f;
 }
 
 }  // namespace qreg

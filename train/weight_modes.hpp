@@ -112,7 +112,7 @@ const ParamSet& forward_weights(const Graph& graph, const ParamSet& shadow, cons
 ParamSet deployed_weights(const Graph& graph, const ParamSet& shadow, const WeightModeConfig& cfg,
                           const std::vector<Tensor>& lsq_steps = {});
 
-/// True when every element of every tensor is finite.
-bool all_finite(const ParamSet& params);
+/// True when every element of `t` is finite.
+bool all_finite(const Tensor& t);
 
 }  // namespace qreg

@@ -22,11 +22,6 @@ void ensure_shape(Tensor& t, const Shape& shape) {
   if (t.shape() != shape) t = Tensor(shape);
 }
 
-void zero(Tensor& t) {
-  for_chunks(t.size(), std::int64_t{1} << 16,
-             [&](std::int64_t i0, std::int64_t i1) { std::fill(t.data() + i0, t.data() + i1, 0.0f); });
-}
-
 Shape batched(std::int64_t n, const Shape& per_sample) {
   Shape s{n};
   s.insert(s.end(), per_sample.begin(), per_sample.end());

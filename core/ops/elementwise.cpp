@@ -35,6 +35,10 @@ void add_forward(const Tensor& a, const Tensor& b, Tensor& y) {
   chunked(a, [&](std::int64_t i0, std::int64_t i1) { flat(y, i0, i1) = flat(a, i0, i1) + flat(b, i0, i1); });
 }
 
+void zero(Tensor& t) {
+  chunked(t, [&](std::int64_t i0, std::int64_t i1) { flat(t, i0, i1).setZero(); });
+}
+
 void accumulate(const Tensor& dy, Tensor& dx) {
   chunked(dy, [&](std::int64_t i0, std::int64_t i1) { flat(dx, i0, i1) += flat(dy, i0, i1); });
 }
