@@ -110,6 +110,14 @@ TEST(ConvChunks, LargeImageFewSamplesPerChunk) { check_conv({16, 40, 40, 16, 3, 
 
 TEST(ConvChunks, GroupedStridedDilatedAsymmetricPads) { check_conv({4, 9, 8, 6, 3, 2, 2, 2, 1, 2, 1, 1, 0, 2, 1, 37}); }
 
+// Unit strides with the output as wide as the input take im2col's one-copy-per-row path
+// (core/im2col.cpp gather_same_width); these put the padding on one side only, dilate, make
+// the kernel wider than the image, and stride only vertically (which must take the general path).
+TEST(ConvChunks, SameWidthOneSidedPads) { check_conv({3, 7, 6, 4, 3, 3, 1, 1, 1, 1, 1, 2, 0, 0, 2, 9}); }
+TEST(ConvChunks, SameWidthDilated) { check_conv({2, 9, 10, 3, 3, 3, 1, 1, 1, 2, 2, 2, 2, 2, 2, 7}); }
+TEST(ConvChunks, SameWidthKernelWiderThanImage) { check_conv({2, 3, 2, 3, 5, 5, 1, 1, 1, 1, 1, 2, 2, 2, 2, 6}); }
+TEST(ConvChunks, SameWidthVerticalStride) { check_conv({2, 8, 6, 3, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 1, 5}); }
+
 TEST(MaxPool2x2, TiesOddSizesAndArgmax) {
   const std::int64_t N = 9, C = 3, H = 7, W = 9, Ho = 3, Wo = 4;
   Attributes a;
