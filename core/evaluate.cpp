@@ -45,6 +45,8 @@ EvalResult evaluate(const Graph& graph, const ParamSet& params, const Dataset& d
   const std::int64_t chunks = (n + batch - 1) / batch;
   std::vector<ChunkResult> results(static_cast<std::size_t>(chunks));
   tbb::enumerable_thread_specific<std::unique_ptr<Executor>> executors;
+  ForwardOptions logits_only;  // inference that keeps only the output (lets the executor fuse)
+  logits_only.keep = {graph.output};
   // Isolated: the forward runs nested parallel loops, and a thread waiting for them must not pick
   // up another chunk here, which would reuse this thread's executor mid-forward.
   tbb::parallel_for(std::int64_t{0}, chunks, [&](std::int64_t c) {
@@ -52,7 +54,7 @@ EvalResult evaluate(const Graph& graph, const ParamSet& params, const Dataset& d
       auto& exec = executors.local();
       if (!exec) exec = std::make_unique<Executor>(graph);
       const std::int64_t begin = c * batch, end = std::min(n, begin + batch);
-      const Tensor& logits = exec->forward(slice_batch(graph, data.inputs, begin, end), params);
+      const Tensor& logits = exec->forward(slice_batch(graph, data.inputs, begin, end), params, logits_only);
       const std::vector<std::int32_t> labels(data.labels.begin() + begin, data.labels.begin() + end);
       auto& r = results[static_cast<std::size_t>(c)];
       r.loss_sum = cross_entropy(logits, labels) * static_cast<double>(end - begin);

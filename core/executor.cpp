@@ -36,11 +36,25 @@ Executor::Executor(const Graph& graph) : graph_(graph) {
       state_[i].geom = window_geom(node, in, out, k.at(0), k.at(1));
     }
   }
+  // readers[v]: the nodes that read value v (the fusion below needs a single max-pool reader).
+  std::vector<std::vector<std::size_t>> readers(values_.size());
+  for (std::size_t i = 0; i < graph.nodes.size(); ++i)
+    for (const int v : graph.nodes[i].inputs) readers[idx(v)].push_back(i);
+  relu_into_pool_.assign(graph.nodes.size(), 0);
+  pool_relu_input_.assign(graph.nodes.size(), -1);
+  for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
+    const auto& r = readers[idx(graph.nodes[i].output)];
+    if (graph.nodes[i].op == OpType::Relu && graph.nodes[i].output != graph.output && r.size() == 1 &&
+        graph.nodes[r[0]].op == OpType::MaxPool) {
+      relu_into_pool_[i] = 1;
+      pool_relu_input_[r[0]] = graph.nodes[i].inputs[0];
+    }
+  }
 }
 
 Executor::~Executor() = default;
 
-const Tensor& Executor::forward(const Tensor& x, const ParamSet& params, bool training) {
+void Executor::check_input(const Tensor& x, const ParamSet& params) const {
   if (x.rank() != static_cast<int>(graph_.input_shape.size()) + 1 ||
       !std::equal(graph_.input_shape.begin(), graph_.input_shape.end(), x.shape().begin() + 1))
     throw Error("executor: input " + to_string(x.shape()) + " does not match graph '" + graph_.name + "' input [N, " +
@@ -52,11 +66,33 @@ const Tensor& Executor::forward(const Tensor& x, const ParamSet& params, bool tr
     if (params[p].shape() != graph_.values[p].shape())
       throw Error("executor: parameter '" + graph_.params[p].name + "' has shape " + to_string(params[p].shape()) +
                   ", expected " + to_string(graph_.values[p].shape()));
+}
+
+const Tensor& Executor::forward(const Tensor& x, const ParamSet& params, bool training) {
+  ForwardOptions opt;
+  opt.training = training;
+  return forward(x, params, opt);
+}
+
+const Tensor& Executor::forward(const Tensor& x, const ParamSet& params, const ForwardOptions& opt) {
+  check_input(x, params);
+  for (const int v : opt.keep)
+    if (v < 0 || v >= graph_.num_values())
+      throw UsageError("executor: kept value id " + std::to_string(v) + " out of range");
   batch_ = x.dim(0);
-  training_ = training;
+  training_ = opt.training;
+  skipped_.clear();
+  if (!opt.training && !opt.keep.empty()) {  // fuse each ReLU nobody keeps into its max-pool reader
+    skipped_.assign(values_.size(), 0);
+    for (std::size_t i = 0; i < graph_.nodes.size(); ++i) {
+      const int out = graph_.nodes[i].output;
+      skipped_[idx(out)] = relu_into_pool_[i] && std::find(opt.keep.begin(), opt.keep.end(), out) == opt.keep.end();
+    }
+  }
   ops::ensure_shape(values_[0], x.shape());
   std::copy(x.data(), x.data() + x.size(), values_[0].data());
-  for (std::size_t i = 0; i < graph_.nodes.size(); ++i) forward_node(i, params);
+  for (std::size_t i = 0; i < graph_.nodes.size(); ++i)
+    if (skipped_.empty() || !skipped_[idx(graph_.nodes[i].output)]) forward_node(i, params);
   return values_[idx(graph_.output)];
 }
 
@@ -75,8 +111,12 @@ void Executor::forward_node(std::size_t i, const ParamSet& params) {
       return ops::conv_forward(x, param(0), bias, y, state_[i]);
     case OpType::Relu:
       return ops::relu_forward(x, y);
-    case OpType::MaxPool:
-      return ops::maxpool_forward(x, y, state_[i]);
+    case OpType::MaxPool: {
+      const int in = node.inputs[0];
+      if (skipped_.empty() || !skipped_[idx(in)]) return ops::maxpool_forward(x, y, state_[i]);
+      // The input is a fused ReLU's output, not written: pool the ReLU's input and clamp.
+      return ops::maxpool_forward(values_[idx(pool_relu_input_[i])], y, state_[i], /*relu=*/true);
+    }
     case OpType::AveragePool:
       return ops::avgpool_forward(x, y, state_[i].geom);
     case OpType::GlobalAveragePool:
@@ -103,6 +143,9 @@ void Executor::forward_node(std::size_t i, const ParamSet& params) {
 const Tensor& Executor::value(int id) const {
   if (id < 0 || id >= graph_.num_values())
     throw UsageError("executor: value id " + std::to_string(id) + " out of range");
+  if (!skipped_.empty() && skipped_[idx(id)])
+    throw UsageError("executor: the last (restricted) forward did not keep value '" + graph_.value_names[idx(id)] +
+                     "'");
   return values_[idx(id)];
 }
 
@@ -125,6 +168,8 @@ void Executor::backward(const std::vector<std::pair<int, Tensor>>& seeds, const 
 void Executor::backward(const std::vector<std::pair<int, Tensor>>& seeds, const ParamSet& params, ParamSet& param_grads,
                         const BackwardOptions& opt) {
   if (batch_ == 0) throw UsageError("executor: backward before forward");
+  if (!skipped_.empty())
+    throw UsageError("executor: backward after a restricted forward (ForwardOptions::keep); run a full forward first");
   if (params.size() != graph_.params.size()) throw UsageError("executor: backward with a different parameter set");
   for (const auto& [id, seed] : seeds)
     if (id < 0 || id >= graph_.num_values() || seed.shape() != values_[idx(id)].shape())
@@ -200,7 +245,7 @@ void Executor::backward_node(std::size_t i, const ParamSet& params, ParamSet& pa
     case OpType::Relu:
       return ops::relu_backward(y, dy, *dx);
     case OpType::MaxPool:
-      return ops::maxpool_backward(dy, *dx, state_[i]);
+      return ops::maxpool_backward(x, dy, *dx, state_[i]);
     case OpType::AveragePool:
       return ops::avgpool_backward(dy, *dx, state_[i].geom);
     case OpType::GlobalAveragePool:

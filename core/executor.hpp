@@ -32,6 +32,19 @@ struct BackwardOptions {
   std::vector<int> wanted;
 };
 
+/// What a forward pass keeps (Executor::forward). The defaults are the full pass.
+struct ForwardOptions {
+  /// Batch norm uses batch statistics (train); otherwise running statistics.
+  bool training = false;
+  /// Empty: every value stays readable. Otherwise an inference pass that needs only these value
+  /// ids and the graph output: it may skip writing other values by fusing their nodes into their
+  /// reader (a ReLU whose only reader is a max-pool runs as a clamp inside the pool: max and ReLU
+  /// commute, so the pool's output is bitwise that of the full pass). value() of a value it did
+  /// not write throws UsageError, and so does backward() (it needs every value). Ignored when
+  /// training.
+  std::vector<int> keep;
+};
+
 class Executor {
  public:
   /// `graph` must be finalized and outlive the executor.
@@ -47,8 +60,13 @@ class Executor {
   /// Throws Error when x or params do not match the graph.
   const Tensor& forward(const Tensor& x, const ParamSet& params, bool training = false);
   const Tensor& forward(const Tensor& x) { return forward(x, graph_.values); }
+  /// The same with options (ForwardOptions): an inference pass that keeps only the values a
+  /// caller reads (the simulator: the quantized layers' outputs). Throws UsageError for a kept id
+  /// out of range.
+  const Tensor& forward(const Tensor& x, const ParamSet& params, const ForwardOptions& opt);
 
-  /// Value `id` of the last forward, [N, value_shapes[id]...].
+  /// Value `id` of the last forward, [N, value_shapes[id]...]. Throws UsageError for a value the
+  /// last (restricted) forward did not write.
   const Tensor& value(int id) const;
 
   /// Backward through the last forward, with the same `params`. `seeds` are dL/d(value) for some
@@ -82,6 +100,7 @@ class Executor {
   const Graph& graph() const { return graph_; }
 
  private:
+  void check_input(const Tensor& x, const ParamSet& params) const;
   void forward_node(std::size_t i, const ParamSet& params);
   void backward_node(std::size_t i, const ParamSet& params, ParamSet& param_grads, const BackwardOptions& opt);
   /// Input gradient only (BackwardOptions::param_grads == false) of a dense, conv or batch-norm node.
@@ -93,6 +112,9 @@ class Executor {
   std::vector<char> reached_;            // per value: a seed reaches it in the last backward
   std::vector<char> written_;            // per value: the last backward computed its whole gradient
   std::vector<char> run_;                // per node: scratch, the backward runs it
+  std::vector<char> relu_into_pool_;     // per node: a ReLU whose only reader is a max-pool
+  std::vector<int> pool_relu_input_;     // per node: a max-pool reading such a ReLU: the ReLU's input
+  std::vector<char> skipped_;            // per value: the last forward did not write it (restricted)
   Tensor scratch_scale_, scratch_bias_;  // batch-norm parameter gradients nobody reads
   std::vector<ops::NodeState> state_;    // per node: what its backward needs (im2col, argmax, batch stats)
 };

@@ -44,6 +44,7 @@ struct Context {
   const ParamSet& params;
   const SimOptions& opt;
   std::vector<Layer> layers;
+  ForwardOptions noisy_pass;  // inference keeping the layers' outputs (a ReLU into a max-pool is fused)
   std::vector<std::vector<QuantParams>> quant;    // [bits][layer]
   std::vector<Tensor> inputs;                     // per chunk of samples
   std::vector<std::vector<std::int32_t>> labels;  // per chunk; empty when unlabelled
@@ -137,7 +138,7 @@ double measure(const Context& c, Worker& w, const std::vector<std::size_t>& nois
   for (std::size_t k = 0; k < c.inputs.size(); ++k) {
     if (round) {  // reference forward at the shifted weights W'
       swap_in(w, c, noisy, w.shifted);
-      const Tensor& logits = w.exec.forward(c.inputs[k], w.params);
+      const Tensor& logits = w.exec.forward(c.inputs[k], w.params, c.noisy_pass);
       swap_in(w, c, noisy, w.shifted);
       for (const std::size_t t : targets) w.ref[t] = w.exec.value(c.layers[t].output);
       if (c.labelled) loss_diff -= chunk_loss(c, k, logits);
@@ -145,7 +146,7 @@ double measure(const Context& c, Worker& w, const std::vector<std::size_t>& nois
       loss_diff -= c.clean_loss[k];
     }
     swap_in(w, c, noisy, w.noisy);
-    const Tensor& logits = w.exec.forward(c.inputs[k], w.params);
+    const Tensor& logits = w.exec.forward(c.inputs[k], w.params, c.noisy_pass);
     swap_in(w, c, noisy, w.noisy);
     for (const std::size_t t : targets)
       sq[t] += sum_sq_diff(w.exec.value(c.layers[t].output), round ? w.ref[t] : c.clean[k][t]);
@@ -224,10 +225,11 @@ void check_options(const SimOptions& opt) {
 }
 
 Context make_context(const Graph& graph, const ParamSet& params, const Dataset& data, const SimOptions& opt) {
-  Context c{graph, params, opt, {}, {}, {}, {}, {}, {}, {}, {}, 0, false};
+  Context c{graph, params, opt, {}, {}, {}, {}, {}, {}, {}, {}, {}, 0, false};
   for (const auto& [node, weight] : quantized_layers(graph)) {
     const Node& nd = graph.nodes[static_cast<std::size_t>(node)];
     c.layers.push_back({node, weight, nd.output, numel(graph.value_shapes[static_cast<std::size_t>(nd.output)])});
+    c.noisy_pass.keep.push_back(nd.output);
   }
   if (c.layers.empty()) throw Error("simulate: model '" + graph.name + "' has no quantized (Gemm/MatMul/Conv) layer");
   for (const int b : opt.bits) {

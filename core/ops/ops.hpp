@@ -53,7 +53,7 @@ Shape batched(std::int64_t n, const Shape& per_sample);
 /// Per-node scratch kept between passes (reused when the batch size repeats).
 struct NodeState {
   WindowGeom geom{};
-  std::vector<std::int32_t> argmax;  // maxpool: flat input index (h·W + w) per output element
+  std::vector<std::int32_t> argmax;  // maxpool, general windows: flat input index (h·W + w) per output
   std::vector<float> mean, invstd;   // batch norm: statistics used by the last forward, [C]
   std::vector<float> batch_var;      // batch norm (training): unbiased batch variance, [C]
   bool training = false;
@@ -74,8 +74,11 @@ void conv_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y, 
 void conv_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw, Tensor* db,
                    NodeState& st);
 
-void maxpool_forward(const Tensor& x, Tensor& y, NodeState& st);
-void maxpool_backward(const Tensor& dy, Tensor& dx, const NodeState& st);
+/// relu: y = max(pool(x), 0) = pool(ReLU(x)), the executor's fused ReLU → MaxPool (no argmax
+/// is then needed: a fused pass has no backward).
+void maxpool_forward(const Tensor& x, Tensor& y, NodeState& st, bool relu = false);
+/// x is the forward's input: the 2×2 case recomputes its argmax from it (the forward stores none).
+void maxpool_backward(const Tensor& x, const Tensor& dy, Tensor& dx, const NodeState& st);
 void avgpool_forward(const Tensor& x, Tensor& y, const WindowGeom& g);
 void avgpool_backward(const Tensor& dy, Tensor& dx, const WindowGeom& g);
 /// [N, C, H, W] -> [N, C, 1, 1]

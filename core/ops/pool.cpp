@@ -3,6 +3,7 @@
 // own input gradient sequentially, so overlapping windows accumulate in a fixed order.
 #include <limits>
 
+#include "core/error.hpp"
 #include "core/ops/ops.hpp"
 
 namespace qreg::ops {
@@ -32,43 +33,61 @@ void for_outputs(const WindowGeom& g, std::int64_t s0, std::int64_t s1, F&& f) {
 
 namespace {
 
-/// One output row of the 2×2 stride-2 case: rows r0, r1 of the input plane (r0 at flat index
-/// `base`), Wo outputs. Branch-free selects with no loop-carried state, so the compiler
-/// vectorises it (stride-2 loads become permutes); the comparisons are those of the generic
-/// path: the first maximum in window order (r0[0], r0[1], r1[0], r1[1]) wins ties.
-void maxpool_2x2_row(const float* __restrict r0, const float* __restrict r1, std::int32_t base, std::int32_t W,
-                     std::int64_t Wo, float* __restrict y, std::int32_t* __restrict arg) {
+/// The common 2×2 stride-2 unpadded case (the last row/column of an odd size is dropped).
+bool is_2x2(const WindowGeom& g) {
+  return g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.pt == 0 && g.pl == 0 && 2 * g.Ho <= g.H &&
+         2 * g.Wo <= g.W;
+}
+
+/// One output row of the 2×2 case from input rows r0, r1: the window maxima only. The forward
+/// stores no argmax for this case (the backward recomputes it, below): the index arithmetic was
+/// most of the forward's work, and forward-only passes (simulation, evaluation) never need it.
+/// std::max(p, q) is (p < q ? q : p): the later element only when strictly larger, so the value
+/// is that of the first maximum in window order (r0[0], r0[1], r1[0], r1[1]).
+/// kRelu clamps the maximum at 0 (ReLU before the pool, fused).
+template <bool kRelu>
+void maxpool_2x2_row(const float* __restrict r0, const float* __restrict r1, std::int64_t Wo, float* __restrict y) {
+  for (std::int64_t ox = 0; ox < Wo; ++ox) {
+    const float m = std::max(std::max(r0[2 * ox], r0[2 * ox + 1]), std::max(r1[2 * ox], r1[2 * ox + 1]));
+    y[ox] = kRelu ? std::max(m, 0.0f) : m;
+  }
+}
+
+/// The argmax of one output row of the 2×2 case, as flat input indices: the first maximum in
+/// window order, through the same comparisons as maxpool_2x2_row (branch-free, so it vectorises).
+void maxpool_2x2_arg_row(const float* __restrict r0, const float* __restrict r1, std::int32_t base, std::int32_t W,
+                         std::int64_t Wo, std::int32_t* __restrict arg) {
   for (std::int64_t ox = 0; ox < Wo; ++ox) {
     const float a0 = r0[2 * ox], a1 = r0[2 * ox + 1], b0 = r1[2 * ox], b1 = r1[2 * ox + 1];
-    // std::max(p, q) is (p < q ? q : p): the later element only when strictly larger.
     const float va = std::max(a0, a1), vb = std::max(b0, b1);
     const std::int32_t ia = a1 > a0, ib = b1 > b0, c = vb > va;  // 0/1 as integers: no branches
-    y[ox] = std::max(va, vb);
     arg[ox] = base + static_cast<std::int32_t>(2 * ox) + ia + c * (W + ib - ia);
   }
 }
 
-/// The common 2×2 stride-2 unpadded case, one output row at a time.
-void maxpool_2x2(const Tensor& x, Tensor& y, NodeState& st) {
-  const WindowGeom& g = st.geom;
-  for_chunks(x.dim(0), kPoolChunk, [&](std::int64_t s0, std::int64_t s1) {
-    for (std::int64_t plane = s0 * g.C; plane < s1 * g.C; ++plane) {
-      const float* xp = x.data() + plane * g.H * g.W;
-      for (std::int64_t oy = 0; oy < g.Ho; ++oy) {
-        const std::int64_t o = (plane * g.Ho + oy) * g.Wo, i0 = 2 * oy * g.W;
-        maxpool_2x2_row(xp + i0, xp + i0 + g.W, static_cast<std::int32_t>(i0), static_cast<std::int32_t>(g.W), g.Wo,
-                        y.data() + o, st.argmax.data() + o);
-      }
-    }
-  });
+/// Runs f(plane, oy, r0, r1) for every output row of the 2×2 case over samples [s0, s1).
+template <class F>
+void for_2x2_rows(const WindowGeom& g, const float* x, std::int64_t s0, std::int64_t s1, F&& f) {
+  for (std::int64_t plane = s0 * g.C; plane < s1 * g.C; ++plane) {
+    const float* xp = x + plane * g.H * g.W;
+    for (std::int64_t oy = 0; oy < g.Ho; ++oy) f(plane, oy, xp + 2 * oy * g.W, xp + (2 * oy + 1) * g.W);
+  }
 }
 }  // namespace
 
-void maxpool_forward(const Tensor& x, Tensor& y, NodeState& st) {
+void maxpool_forward(const Tensor& x, Tensor& y, NodeState& st, bool relu) {
   const WindowGeom& g = st.geom;
+  if (is_2x2(g)) {
+    st.argmax.clear();
+    for_chunks(x.dim(0), kPoolChunk, [&](std::int64_t s0, std::int64_t s1) {
+      for_2x2_rows(g, x.data(), s0, s1, [&](std::int64_t plane, std::int64_t oy, const float* r0, const float* r1) {
+        float* out = y.data() + (plane * g.Ho + oy) * g.Wo;
+        relu ? maxpool_2x2_row<true>(r0, r1, g.Wo, out) : maxpool_2x2_row<false>(r0, r1, g.Wo, out);
+      });
+    });
+    return;
+  }
   st.argmax.resize(static_cast<std::size_t>(y.size()));
-  if (g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.pt == 0 && g.pl == 0 && 2 * g.Ho <= g.H && 2 * g.Wo <= g.W)
-    return maxpool_2x2(x, y, st);
   for_chunks(x.dim(0), kPoolChunk, [&](std::int64_t s0, std::int64_t s1) {
     for_outputs(g, s0, s1, [&](std::int64_t in_off, std::int64_t o, const Span& w) {
       const float* xp = x.data() + in_off;
@@ -80,14 +99,28 @@ void maxpool_forward(const Tensor& x, Tensor& y, NodeState& st) {
             best = xp[iy * g.W + ix];
             arg = static_cast<std::int32_t>(iy * g.W + ix);
           }
-      y[o] = best;
+      y[o] = relu ? std::max(best, 0.0f) : best;
       st.argmax[static_cast<std::size_t>(o)] = arg;
     });
   });
 }
 
-void maxpool_backward(const Tensor& dy, Tensor& dx, const NodeState& st) {
+void maxpool_backward(const Tensor& x, const Tensor& dy, Tensor& dx, const NodeState& st) {
   const WindowGeom& g = st.geom;
+  if (is_2x2(g)) {
+    for_chunks(dy.dim(0), kPoolChunk, [&](std::int64_t s0, std::int64_t s1) {
+      std::vector<std::int32_t> arg(static_cast<std::size_t>(g.Wo));
+      for_2x2_rows(g, x.data(), s0, s1, [&](std::int64_t plane, std::int64_t oy, const float* r0, const float* r1) {
+        maxpool_2x2_arg_row(r0, r1, static_cast<std::int32_t>(2 * oy * g.W), static_cast<std::int32_t>(g.W), g.Wo,
+                            arg.data());
+        const float* d = dy.data() + (plane * g.Ho + oy) * g.Wo;
+        float* dxp = dx.data() + plane * g.H * g.W;
+        for (std::int64_t ox = 0; ox < g.Wo; ++ox) dxp[arg[static_cast<std::size_t>(ox)]] += d[ox];
+      });
+    });
+    return;
+  }
+  QREG_ASSERT(static_cast<std::int64_t>(st.argmax.size()) == dy.size(), "maxpool_backward: no forward argmax");
   for_chunks(dy.dim(0), kPoolChunk, [&](std::int64_t s0, std::int64_t s1) {
     for (std::int64_t plane = s0 * g.C; plane < s1 * g.C; ++plane)
       for (std::int64_t o = plane * g.P(); o < (plane + 1) * g.P(); ++o)
