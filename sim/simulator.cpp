@@ -111,13 +111,34 @@ double lane_sum(std::int64_t n, Term term) {
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail;
 }
 
+/// Σ_i (a_i − b_i)² in blocks of 256 elements: a block in float (16 interleaved lanes of 16
+/// terms, one AVX-512 register or two AVX2 ones), the block sums added in double in order. The
+/// terms are positive, so a block's relative rounding error is below 20·2⁻²⁴ ≈ 1.2e-6 (and
+/// a − b is exact when a and b are within a factor 2, as noisy and clean outputs mostly are): far
+/// below the draws' spread. In double this pass was 10% of the CNN simulation's time (perf).
 double sum_sq_diff(const Tensor& a, const Tensor& b) {
   QREG_ASSERT(a.size() == b.size(), "sum_sq_diff: size mismatch");
+  constexpr std::int64_t kLanes = 16, kBlock = 256;
   const float *pa = a.data(), *pb = b.data();
-  return lane_sum(a.size(), [&](std::int64_t i) {
+  const std::int64_t n = a.size();
+  double total = 0;
+  std::int64_t i = 0;
+  for (; i + kBlock <= n; i += kBlock) {
+    std::array<float, kLanes> acc{};
+    for (std::int64_t j = i; j < i + kBlock; j += kLanes)
+      for (std::int64_t k = 0; k < kLanes; ++k) {
+        const float d = pa[j + k] - pb[j + k];
+        acc[static_cast<std::size_t>(k)] += d * d;
+      }
+    float block = 0;
+    for (const float v : acc) block += v;
+    total += block;
+  }
+  for (; i < n; ++i) {
     const double d = static_cast<double>(pa[i]) - pb[i];
-    return d * d;
-  });
+    total += d * d;
+  }
+  return total;
 }
 
 double chunk_loss(const Context& c, std::size_t k, const Tensor& logits) {
