@@ -71,25 +71,30 @@ void BM_Simulate(benchmark::State& state) {
   qreg::sim::SimOptions opt;
   opt.bits = {8};
   opt.draws = state.range(2);
-  opt.batch = n;
+  opt.batch = state.range(3);
   for (auto _ : state) benchmark::DoNotOptimize(qreg::sim::simulate(g, g.values, d, opt).max_rse);
   const double flops = forward_flops(g, n) * static_cast<double>(opt.draws) * static_cast<double>(state.iterations());
   state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsRate);
 }
 
 BENCHMARK(BM_Sgemm)->Unit(benchmark::kMillisecond)->UseRealTime();
-// Args: model (0 MLP, 1 CNN), threads, draws. The one-off clean pass (forward and the loss
-// gradient's backward, about three forwards' work) is inside the time but not in the FLOPs, so
-// few draws understate the steady rate: CNN at 4 draws can reach at most ~58% of sgemm even with
-// free overheads; 16 draws are the --target-rse first round, 64 the default --draws.
+// Args: model (0 MLP, 1 CNN), threads, draws, samples per forward (the default --batch is 64;
+// 512 was the default before: its activations leave the caches). The one-off clean pass (forward
+// and the loss gradient's backward, about three forwards' work) is inside the time but not in the
+// FLOPs, so few draws understate the steady rate; 16 draws are the --target-rse first round, 64
+// the default --draws.
 BENCHMARK(BM_Simulate)
-    ->ArgNames({"cnn", "threads", "draws"})
-    ->Args({0, 1, 16})
-    ->Args({0, 1, 64})
-    ->Args({1, 1, 4})
-    ->Args({1, 1, 16})
-    ->Args({1, 1, 64})
-    ->Args({0, 2, 64})
+    ->ArgNames({"cnn", "threads", "draws", "batch"})
+    ->Args({0, 1, 16, 64})
+    ->Args({0, 1, 64, 64})
+    ->Args({0, 1, 64, 512})
+    ->Args({1, 1, 4, 64})
+    ->Args({1, 1, 16, 64})
+    ->Args({1, 1, 64, 64})
+    ->Args({1, 1, 64, 32})
+    ->Args({1, 1, 64, 512})
+    ->Args({0, 2, 64, 64})
+    ->Args({1, 2, 64, 64})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

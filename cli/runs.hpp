@@ -64,7 +64,7 @@ struct SimulateOptions {
   std::string noise = "uniform";
   std::string mode = "joint";
   std::string granularity = "tensor";
-  std::int64_t batch = 512;
+  std::int64_t batch = 64;  // sim::SimOptions::batch
   double confidence = 0.95;
 };
 

@@ -154,7 +154,10 @@ void add_simulate_command(CLI::App& app, Action& action) {
   cmd->add_option("--noise", opt->noise, "uniform | gaussian | round")->capture_default_str();
   cmd->add_option("--mode", opt->mode, "joint | isolated")->capture_default_str();
   cmd->add_option("--granularity", opt->granularity, "tensor | channel")->capture_default_str();
-  cmd->add_option("--batch", opt->batch, "Samples per forward pass")->capture_default_str();
+  cmd->add_option("--batch", opt->batch,
+                  "Samples per forward pass (small batches keep activations in cache; results depend on it only "
+                  "in the last bits)")
+      ->capture_default_str();
   cmd->add_option("--confidence", opt->confidence, "Confidence level of the intervals")->capture_default_str();
   add_seed_option(*cmd, opt->common);
   add_threads_option(*cmd, opt->common);

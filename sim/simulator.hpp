@@ -27,7 +27,7 @@ struct SimOptions {
   double target_rse = 0;          // > 0: draw in rounds until every layer's noise_var RSE < target
   std::int64_t min_draws = 16;    // first round with target_rse
   std::int64_t max_draws = 4096;  // cap with target_rse
-  std::int64_t batch = 512;       // calibration samples per forward pass
+  std::int64_t batch = 64;        // calibration samples per forward pass (64: fastest measured, docs/sim.md)
   double confidence = 0.95;       // of ci_low/ci_high
   /// Called after each round of draws (target_rse) with the draws so far and the largest RSE.
   std::function<void(std::int64_t draws, double max_rse)> progress;
