@@ -50,6 +50,13 @@ Executor::Executor(const Graph& graph) : graph_(graph) {
       pool_relu_input_[r[0]] = graph.nodes[i].inputs[0];
     }
   }
+  conv_chain_.assign(graph.nodes.size(), {-1, -1});
+  for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
+    const auto& r = readers[idx(graph.nodes[i].output)];
+    if (graph.nodes[i].op == OpType::Conv && graph.nodes[i].output != graph.output && r.size() == 1 &&
+        relu_into_pool_[r[0]])
+      conv_chain_[i] = {static_cast<int>(r[0]), static_cast<int>(readers[idx(graph.nodes[r[0]].output)][0])};
+  }
 }
 
 Executor::~Executor() = default;
@@ -76,24 +83,71 @@ const Tensor& Executor::forward(const Tensor& x, const ParamSet& params, bool tr
 
 const Tensor& Executor::forward(const Tensor& x, const ParamSet& params, const ForwardOptions& opt) {
   check_input(x, params);
-  for (const int v : opt.keep)
-    if (v < 0 || v >= graph_.num_values())
-      throw UsageError("executor: kept value id " + std::to_string(v) + " out of range");
+  for (const auto* ids : {&opt.keep, &opt.observe})
+    for (const int v : *ids)
+      if (v < 0 || v >= graph_.num_values())
+        throw UsageError("executor: kept or observed value id " + std::to_string(v) + " out of range");
+  if (!opt.observe.empty() && (opt.training || !opt.observer))
+    throw UsageError("executor: observed values need an inference pass with an observer");
   batch_ = x.dim(0);
   training_ = opt.training;
-  skipped_.clear();
-  if (!opt.training && !opt.keep.empty()) {  // fuse each ReLU nobody keeps into its max-pool reader
-    skipped_.assign(values_.size(), 0);
-    for (std::size_t i = 0; i < graph_.nodes.size(); ++i) {
-      const int out = graph_.nodes[i].output;
-      skipped_[idx(out)] = relu_into_pool_[i] && std::find(opt.keep.begin(), opt.keep.end(), out) == opt.keep.end();
-    }
-  }
+  plan_forward(opt);
   ops::ensure_shape(values_[0], x.shape());
   std::copy(x.data(), x.data() + x.size(), values_[0].data());
-  for (std::size_t i = 0; i < graph_.nodes.size(); ++i)
-    if (skipped_.empty() || !skipped_[idx(graph_.nodes[i].output)]) forward_node(i, params);
+  const auto observed = [&](int v) {
+    return std::find(opt.observe.begin(), opt.observe.end(), v) != opt.observe.end();
+  };
+  for (std::size_t i = 0; i < graph_.nodes.size(); ++i) {
+    const int out = graph_.nodes[i].output;
+    if (steps_[i] == Step::stream)
+      stream_conv(i, params, opt, observed(out));
+    else if (steps_[i] == Step::run)
+      forward_node(i, params);
+    // A value written whole (by its node or by a streamed conv before it) is observed whole.
+    if (steps_[i] != Step::stream && (skipped_.empty() || !skipped_[idx(out)]) && observed(out))
+      opt.observer(out, 0, batch_, values_[idx(out)].data());
+  }
   return values_[idx(graph_.output)];
+}
+
+// Full pass: every node runs. Restricted inference pass: a ReLU nobody keeps fuses into its
+// max-pool reader, and a conv nobody keeps whose only reader is such a ReLU streams into that pool.
+void Executor::plan_forward(const ForwardOptions& opt) {
+  steps_.assign(graph_.nodes.size(), Step::run);
+  skipped_.clear();
+  if (opt.training || (opt.keep.empty() && opt.observe.empty())) return;
+  const auto kept = [&](int v) {
+    return v == graph_.output || std::find(opt.keep.begin(), opt.keep.end(), v) != opt.keep.end();
+  };
+  skipped_.assign(values_.size(), 0);
+  for (std::size_t i = 0; i < graph_.nodes.size(); ++i) {
+    const int out = graph_.nodes[i].output;
+    const bool observed = std::find(opt.observe.begin(), opt.observe.end(), out) != opt.observe.end();
+    if (relu_into_pool_[i] && !kept(out) && !observed) steps_[i] = Step::fused, skipped_[idx(out)] = 1;
+  }
+  for (std::size_t i = 0; i < graph_.nodes.size(); ++i) {
+    const auto [relu, pool] = conv_chain_[i];
+    const int out = graph_.nodes[i].output;
+    if (relu < 0 || kept(out) || steps_[idx(relu)] != Step::fused) continue;
+    steps_[i] = Step::stream;
+    skipped_[idx(out)] = 1;
+    steps_[idx(pool)] = Step::fused;  // written by the conv's per-sample sink
+  }
+}
+
+void Executor::stream_conv(std::size_t i, const ParamSet& params, const ForwardOptions& opt, bool observed) {
+  const Node& conv = graph_.nodes[i];
+  const Node& pool = graph_.nodes[idx(conv_chain_[i].second)];
+  Tensor& pooled = values_[idx(pool.output)];
+  ops::ensure_shape(pooled, ops::batched(batch_, graph_.value_shapes[idx(pool.output)]));
+  const WindowGeom& pg = state_[idx(conv_chain_[i].second)].geom;
+  const std::int64_t per_sample = numel(graph_.value_shapes[idx(pool.output)]);
+  const ops::SampleSink sink = [&](std::int64_t s, const float* ys) {
+    if (observed) opt.observer(conv.output, s, s + 1, ys);
+    ops::maxpool_sample(pg, ys, pooled.data() + s * per_sample, /*relu=*/true);
+  };
+  const Tensor* bias = conv.params.size() > 1 ? &params[idx(conv.params[1])] : nullptr;
+  ops::conv_forward(values_[idx(conv.inputs[0])], params[idx(conv.params[0])], bias, nullptr, state_[i], &sink);
 }
 
 void Executor::forward_node(std::size_t i, const ParamSet& params) {
@@ -108,7 +162,7 @@ void Executor::forward_node(std::size_t i, const ParamSet& params) {
     case OpType::MatMul:
       return ops::dense_forward(node.op == OpType::Gemm, x, param(0), bias, y);
     case OpType::Conv:
-      return ops::conv_forward(x, param(0), bias, y, state_[i]);
+      return ops::conv_forward(x, param(0), bias, &y, state_[i]);
     case OpType::Relu:
       return ops::relu_forward(x, y);
     case OpType::MaxPool: {

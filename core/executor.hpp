@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -36,13 +37,21 @@ struct BackwardOptions {
 struct ForwardOptions {
   /// Batch norm uses batch statistics (train); otherwise running statistics.
   bool training = false;
-  /// Empty: every value stays readable. Otherwise an inference pass that needs only these value
-  /// ids and the graph output: it may skip writing other values by fusing their nodes into their
-  /// reader (a ReLU whose only reader is a max-pool runs as a clamp inside the pool: max and ReLU
-  /// commute, so the pool's output is bitwise that of the full pass). value() of a value it did
+  /// Empty (and nothing observed): every value stays readable. Otherwise an inference pass that
+  /// needs only these value ids and the graph output afterwards: it may skip writing other values
+  /// by fusing their nodes. A ReLU whose only reader is a max-pool runs as a clamp inside the pool
+  /// (max and ReLU commute, so the pool's output is bitwise that of the full pass); a conv whose
+  /// only reader is such a ReLU streams: each sample's output goes from per-thread scratch (in
+  /// cache) to the observer and into the pool, and is never stored. value() of a value the pass did
   /// not write throws UsageError, and so does backward() (it needs every value). Ignored when
   /// training.
   std::vector<int> keep;
+  /// Node outputs handed to `observer` during an inference pass (the simulator's noise statistics):
+  /// observer(value, s0, s1, rows) gets samples [s0, s1) of the value, sample-major, the same
+  /// floats value() would return; every sample exactly once, possibly from several threads at once
+  /// (disjoint ranges). An observed value need not be kept.
+  std::vector<int> observe;
+  std::function<void(int value, std::int64_t s0, std::int64_t s1, const float* rows)> observer;
 };
 
 class Executor {
@@ -101,7 +110,10 @@ class Executor {
 
  private:
   void check_input(const Tensor& x, const ParamSet& params) const;
+  void plan_forward(const ForwardOptions& opt);
   void forward_node(std::size_t i, const ParamSet& params);
+  /// Conv node i streamed into its ReLU → max-pool chain (Step::stream).
+  void stream_conv(std::size_t i, const ParamSet& params, const ForwardOptions& opt, bool observed);
   void backward_node(std::size_t i, const ParamSet& params, ParamSet& param_grads, const BackwardOptions& opt);
   /// Input gradient only (BackwardOptions::param_grads == false) of a dense, conv or batch-norm node.
 
@@ -109,14 +121,17 @@ class Executor {
   std::int64_t batch_ = 0;
   bool training_ = false;
   std::vector<Tensor> values_, grads_;
-  std::vector<char> reached_;            // per value: a seed reaches it in the last backward
-  std::vector<char> written_;            // per value: the last backward computed its whole gradient
-  std::vector<char> run_;                // per node: scratch, the backward runs it
-  std::vector<char> relu_into_pool_;     // per node: a ReLU whose only reader is a max-pool
-  std::vector<int> pool_relu_input_;     // per node: a max-pool reading such a ReLU: the ReLU's input
-  std::vector<char> skipped_;            // per value: the last forward did not write it (restricted)
-  Tensor scratch_scale_, scratch_bias_;  // batch-norm parameter gradients nobody reads
-  std::vector<ops::NodeState> state_;    // per node: what its backward needs (im2col, argmax, batch stats)
+  std::vector<char> reached_;                     // per value: a seed reaches it in the last backward
+  std::vector<char> written_;                     // per value: the last backward computed its whole gradient
+  std::vector<char> run_;                         // per node: scratch, the backward runs it
+  enum class Step : char { run, fused, stream };  // a node in the current forward (fused: done by another)
+  std::vector<char> relu_into_pool_;              // per node: a ReLU whose only reader is a max-pool
+  std::vector<int> pool_relu_input_;              // per node: a max-pool reading such a ReLU: the ReLU's input
+  std::vector<std::pair<int, int>> conv_chain_;   // per node: a conv read only by such a ReLU: (ReLU, pool)
+  std::vector<Step> steps_;                       // per node, the last forward's plan
+  std::vector<char> skipped_;                     // per value: the last forward did not write it
+  Tensor scratch_scale_, scratch_bias_;           // batch-norm parameter gradients nobody reads
+  std::vector<ops::NodeState> state_;             // per node: what its backward needs (im2col, argmax, batch stats)
 };
 
 /// Mean softmax cross-entropy of logits [N, C] against labels in [0, C); when `grad` is given it

@@ -44,7 +44,8 @@ struct Context {
   const ParamSet& params;
   const SimOptions& opt;
   std::vector<Layer> layers;
-  ForwardOptions noisy_pass;  // inference keeping the layers' outputs (a ReLU into a max-pool is fused)
+  ForwardOptions keep_layers;                     // inference keeping the layers' outputs (round's reference pass)
+  std::vector<int> layer_of;                      // per value id: the layer whose output it is, or -1
   std::vector<std::vector<QuantParams>> quant;    // [bits][layer]
   std::vector<Tensor> inputs;                     // per chunk of samples
   std::vector<std::vector<std::int32_t>> labels;  // per chunk; empty when unlabelled
@@ -62,8 +63,11 @@ struct Context {
 struct Worker {
   Executor exec;
   ParamSet params;
-  std::vector<Tensor> noisy, shifted, ref;  // per layer
-  Worker(const Graph& g, const ParamSet& p) : exec(g), params(p), noisy(p.size()), shifted(p.size()), ref(p.size()) {}
+  std::vector<Tensor> noisy, shifted, ref;     // per layer
+  std::vector<const Tensor*> refs;             // per layer: the outputs the noisy pass is compared with
+  std::vector<std::vector<double>> sample_sq;  // per layer, per sample of the chunk: Σ_i (Δy_i)²
+  Worker(const Graph& g, const ParamSet& p)
+      : exec(g), params(p), noisy(p.size()), shifted(p.size()), ref(p.size()), refs(p.size()), sample_sq(p.size()) {}
 };
 
 // Workers are handed out per task (not per thread: a thread waiting inside a nested parallel
@@ -111,16 +115,13 @@ double lane_sum(std::int64_t n, Term term) {
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail;
 }
 
-/// Σ_i (a_i − b_i)² in blocks of 256 elements: a block in float (16 interleaved lanes of 16
-/// terms, one AVX-512 register or two AVX2 ones), the block sums added in double in order. The
+/// Σ_i (a_i − b_i)² over n floats in blocks of 256: a block in float (16 interleaved lanes of
+/// 16 terms, one AVX-512 register or two AVX2 ones), the block sums added in double in order. The
 /// terms are positive, so a block's relative rounding error is below 20·2⁻²⁴ ≈ 1.2e-6 (and
 /// a − b is exact when a and b are within a factor 2, as noisy and clean outputs mostly are): far
 /// below the draws' spread. In double this pass was 10% of the CNN simulation's time (perf).
-double sum_sq_diff(const Tensor& a, const Tensor& b) {
-  QREG_ASSERT(a.size() == b.size(), "sum_sq_diff: size mismatch");
+double sum_sq_diff(const float* pa, const float* pb, std::int64_t n) {
   constexpr std::int64_t kLanes = 16, kBlock = 256;
-  const float *pa = a.data(), *pb = b.data();
-  const std::int64_t n = a.size();
   double total = 0;
   std::int64_t i = 0;
   for (; i + kBlock <= n; i += kBlock) {
@@ -151,26 +152,42 @@ void swap_in(Worker& w, const Context& c, const std::vector<std::size_t>& noisy,
 
 // One measurement: layers `noisy` perturbed (their draw already in w.noisy / w.shifted), the
 // squared output deviation of layers `targets` summed into sq[t], the loss difference returned
-// (sample sums; NaN when unlabelled).
+// (sample sums; NaN when unlabelled). The noisy pass keeps only the logits and observes the
+// targets' outputs sample by sample (Executor's streamed forward): a conv feeding ReLU → max-pool
+// is then compared while its output is in cache and never stored. Per-sample sums are added in
+// sample order, so the result does not depend on the thread count.
 double measure(const Context& c, Worker& w, const std::vector<std::size_t>& noisy,
                const std::vector<std::size_t>& targets, std::vector<double>& sq) {
   const bool round = c.opt.noise == NoiseKind::Round;
+  ForwardOptions pass;
+  pass.keep = {c.graph.output};
+  for (const std::size_t t : targets) pass.observe.push_back(c.layers[t].output);
+  pass.observer = [&](int v, std::int64_t s0, std::int64_t s1, const float* rows) {
+    const auto t = static_cast<std::size_t>(c.layer_of[static_cast<std::size_t>(v)]);
+    const std::int64_t m = c.layers[t].elements;
+    for (std::int64_t s = s0; s < s1; ++s)
+      w.sample_sq[t][static_cast<std::size_t>(s)] = sum_sq_diff(rows + (s - s0) * m, w.refs[t]->data() + s * m, m);
+  };
   double loss_diff = 0;
   for (std::size_t k = 0; k < c.inputs.size(); ++k) {
     if (round) {  // reference forward at the shifted weights W'
       swap_in(w, c, noisy, w.shifted);
-      const Tensor& logits = w.exec.forward(c.inputs[k], w.params, c.noisy_pass);
+      const Tensor& logits = w.exec.forward(c.inputs[k], w.params, c.keep_layers);
       swap_in(w, c, noisy, w.shifted);
       for (const std::size_t t : targets) w.ref[t] = w.exec.value(c.layers[t].output);
       if (c.labelled) loss_diff -= chunk_loss(c, k, logits);
     } else if (c.labelled) {
       loss_diff -= c.clean_loss[k];
     }
+    for (const std::size_t t : targets) {
+      w.refs[t] = round ? &w.ref[t] : &c.clean[k][t];
+      w.sample_sq[t].assign(static_cast<std::size_t>(c.inputs[k].dim(0)), 0.0);
+    }
     swap_in(w, c, noisy, w.noisy);
-    const Tensor& logits = w.exec.forward(c.inputs[k], w.params, c.noisy_pass);
+    const Tensor& logits = w.exec.forward(c.inputs[k], w.params, pass);
     swap_in(w, c, noisy, w.noisy);
     for (const std::size_t t : targets)
-      sq[t] += sum_sq_diff(w.exec.value(c.layers[t].output), round ? w.ref[t] : c.clean[k][t]);
+      for (const double v : w.sample_sq[t]) sq[t] += v;
     if (c.labelled) loss_diff += chunk_loss(c, k, logits);
   }
   return loss_diff;
@@ -246,12 +263,15 @@ void check_options(const SimOptions& opt) {
 }
 
 Context make_context(const Graph& graph, const ParamSet& params, const Dataset& data, const SimOptions& opt) {
-  Context c{graph, params, opt, {}, {}, {}, {}, {}, {}, {}, {}, {}, 0, false};
+  Context c{graph, params, opt, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 0, false};
   for (const auto& [node, weight] : quantized_layers(graph)) {
     const Node& nd = graph.nodes[static_cast<std::size_t>(node)];
     c.layers.push_back({node, weight, nd.output, numel(graph.value_shapes[static_cast<std::size_t>(nd.output)])});
-    c.noisy_pass.keep.push_back(nd.output);
+    c.keep_layers.keep.push_back(nd.output);
   }
+  c.layer_of.assign(static_cast<std::size_t>(graph.num_values()), -1);
+  for (std::size_t l = 0; l < c.layers.size(); ++l)
+    c.layer_of[static_cast<std::size_t>(c.layers[l].output)] = static_cast<int>(l);
   if (c.layers.empty()) throw Error("simulate: model '" + graph.name + "' has no quantized (Gemm/MatMul/Conv) layer");
   for (const int b : opt.bits) {
     auto& q = c.quant.emplace_back();

@@ -40,25 +40,27 @@ void chunk_im2col(const WindowGeom& g, const float* x, std::int64_t s0, std::int
 
 }  // namespace
 
-void conv_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y, NodeState& st) {
+void conv_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor* y, NodeState& st, const SampleSink* sink) {
   const WindowGeom& g = st.geom;
   const std::int64_t n = x.dim(0), K = g.C * g.kh * g.kw, Kg = g.Kg(), Og = g.O / g.groups, P = g.P();
   const std::int64_t chunk = chunk_samples(g);
-  tbb::enumerable_thread_specific<FloatBuffer> col_scratch;
+  tbb::enumerable_thread_specific<FloatBuffer> col_scratch, out_scratch;
   for_chunks(n, chunk, [&](std::int64_t s0, std::int64_t s1) {
     const std::int64_t cols = (s1 - s0) * P;
     FloatBuffer& col = col_scratch.local();
     col.resize(static_cast<std::size_t>(K * chunk * P));
+    if (!y) out_scratch.local().resize(static_cast<std::size_t>(g.O * P));
     chunk_im2col(g, x.data(), s0, s1, col.data());
     for (std::int64_t s = s0; s < s1; ++s) {
       // y_s [O, P] = bias, then += W · col_s per group, straight into y: a beta = 0 GEMM first
       // zeroes its output in a separate pass (OpenBLAS: half the time of the CNN's first conv,
       // K = 9), and a chunk-wide output would need a scatter into the samples' blocks.
-      float* ys = y.data() + s * g.O * P;
+      float* ys = y ? y->data() + s * g.O * P : out_scratch.local().data();
       for (std::int64_t o = 0; o < g.O; ++o) std::fill(ys + o * P, ys + (o + 1) * P, b ? (*b)[o] : 0.0f);
       for (std::int64_t gr = 0; gr < g.groups; ++gr)
         sgemm(Trans::no, Trans::no, Og, P, Kg, w.data() + gr * Og * Kg, Kg, col.data() + gr * Kg * cols + (s - s0) * P,
               cols, ys + gr * Og * P, P, /*accumulate=*/true);
+      if (sink) (*sink)(s, ys);
     }
   });
 }

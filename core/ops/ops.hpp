@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "core/graph.hpp"
@@ -69,14 +70,23 @@ struct NodeState {
 void dense_forward(bool gemm, const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y);
 void dense_backward(bool gemm, const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw, Tensor* db);
 
-// Conv: im2col + one GEMM per chunk of samples (conv.cpp), W [O, C/groups, kh, kw].
-void conv_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y, NodeState& st);
+/// Receives sample s of an op's output (its [C, H, W] block, complete) while it is in cache; called
+/// from several threads at once, each sample once (the executor's streamed forward).
+using SampleSink = std::function<void(std::int64_t s, const float* ys)>;
+
+// Conv: im2col + one GEMM per sample (conv.cpp), W [O, C/groups, kh, kw]. y == nullptr: each
+// sample's output goes to per-thread scratch and only to `sink`; otherwise to y (and to sink).
+void conv_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor* y, NodeState& st,
+                  const SampleSink* sink = nullptr);
 void conv_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw, Tensor* db,
                    NodeState& st);
 
 /// relu: y = max(pool(x), 0) = pool(ReLU(x)), the executor's fused ReLU → MaxPool (no argmax
 /// is then needed: a fused pass has no backward).
 void maxpool_forward(const Tensor& x, Tensor& y, NodeState& st, bool relu = false);
+/// One sample x [C, H, W] -> y [C, Ho, Wo] of an inference max-pool (no argmax), clamped at 0
+/// when `relu`: the executor's streamed Conv → ReLU → MaxPool.
+void maxpool_sample(const WindowGeom& g, const float* x, float* y, bool relu);
 /// x is the forward's input: the 2×2 case recomputes its argmax from it (the forward stores none).
 void maxpool_backward(const Tensor& x, const Tensor& dy, Tensor& dx, const NodeState& st);
 void avgpool_forward(const Tensor& x, Tensor& y, const WindowGeom& g);

@@ -75,15 +75,29 @@ void for_2x2_rows(const WindowGeom& g, const float* x, std::int64_t s0, std::int
 }
 }  // namespace
 
+void maxpool_sample(const WindowGeom& g, const float* x, float* y, bool relu) {
+  if (is_2x2(g)) {
+    for_2x2_rows(g, x, 0, 1, [&](std::int64_t plane, std::int64_t oy, const float* r0, const float* r1) {
+      float* out = y + (plane * g.Ho + oy) * g.Wo;
+      relu ? maxpool_2x2_row<true>(r0, r1, g.Wo, out) : maxpool_2x2_row<false>(r0, r1, g.Wo, out);
+    });
+    return;
+  }
+  for_outputs(g, 0, 1, [&](std::int64_t in_off, std::int64_t o, const Span& w) {
+    float best = -std::numeric_limits<float>::infinity();
+    for (std::int64_t iy = w.y0; iy < w.y1; ++iy)
+      for (std::int64_t ix = w.x0; ix < w.x1; ++ix) best = std::max(best, x[in_off + iy * g.W + ix]);
+    y[o] = relu ? std::max(best, 0.0f) : best;
+  });
+}
+
 void maxpool_forward(const Tensor& x, Tensor& y, NodeState& st, bool relu) {
   const WindowGeom& g = st.geom;
   if (is_2x2(g)) {
     st.argmax.clear();
+    const std::int64_t in = g.C * g.H * g.W, out = g.C * g.P();
     for_chunks(x.dim(0), kPoolChunk, [&](std::int64_t s0, std::int64_t s1) {
-      for_2x2_rows(g, x.data(), s0, s1, [&](std::int64_t plane, std::int64_t oy, const float* r0, const float* r1) {
-        float* out = y.data() + (plane * g.Ho + oy) * g.Wo;
-        relu ? maxpool_2x2_row<true>(r0, r1, g.Wo, out) : maxpool_2x2_row<false>(r0, r1, g.Wo, out);
-      });
+      for (std::int64_t s = s0; s < s1; ++s) maxpool_sample(g, x.data() + s * in, y.data() + s * out, relu);
     });
     return;
   }

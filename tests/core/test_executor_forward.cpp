@@ -6,7 +6,10 @@
 // fused pool writes exactly the full pass's values. Graphs: the CNN (two conv → ReLU → 2×2 pool
 // blocks: the vectorised pool path) and a ReLU into a 3×3 stride-2 padded pool (the general
 // window path). Also pinned: what the restricted pass refuses (reading an unwritten value, a
-// backward) and that a kept ReLU output disables its fusion.
+// backward) and that a kept ReLU output disables its fusion. The streamed pass (a conv read only
+// by a fused ReLU → max-pool, observed per sample and never stored) is checked the same way: the
+// rows the observer receives against the full pass's values, bitwise, each sample exactly once,
+// on 1 and 2 threads.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -14,6 +17,7 @@
 #include "core/error.hpp"
 #include "core/executor.hpp"
 #include "core/models.hpp"
+#include "core/parallel.hpp"
 #include "graph_test_util.hpp"
 
 namespace qreg {
@@ -92,18 +96,82 @@ TEST(RestrictedForward, TrainingIgnoresKeep) {
   EXPECT_NO_THROW(ex.value(outputs_of(g, OpType::Relu).front()));
 }
 
-TEST(RestrictedForward, GeneralPoolWindowPath) {
-  // x [2, 7, 7] → ReLU → MaxPool 3×3 stride 2 pads 1 (not the 2×2 fast path): windows at the
-  // border are clipped, and the inputs are centred on 0 so many windows are all negative (the
-  // clamp decides their value).
+/// Streams `observe` through a restricted forward that keeps only the output, collecting every
+/// observed value per sample; checks the rows against the full forward's values bitwise, that each
+/// sample arrives exactly once, and the output.
+void expect_streamed_rows_match(const Graph& g, const Tensor& x, const std::vector<int>& observe) {
+  Executor full(g), streamed(g);
+  const Tensor& a = full.forward(x);
+  const std::int64_t n = x.dim(0);
+  std::vector<std::vector<float>> rows(static_cast<std::size_t>(g.num_values()));
+  std::vector<std::vector<int>> seen(rows.size(), std::vector<int>(static_cast<std::size_t>(n), 0));
+  for (const int v : observe) rows[static_cast<std::size_t>(v)].resize(static_cast<std::size_t>(full.value(v).size()));
+  ForwardOptions opt;
+  opt.keep = {g.output};
+  opt.observe = observe;
+  opt.observer = [&](int v, std::int64_t s0, std::int64_t s1, const float* data) {
+    const std::int64_t per = numel(g.value_shapes[static_cast<std::size_t>(v)]);
+    std::copy(data, data + (s1 - s0) * per, rows[static_cast<std::size_t>(v)].begin() + s0 * per);
+    for (std::int64_t s = s0; s < s1; ++s) ++seen[static_cast<std::size_t>(v)][static_cast<std::size_t>(s)];
+  };
+  const Tensor& b = streamed.forward(x, g.values, opt);
+  EXPECT_TRUE(bitwise_equal(a, b)) << "output";
+  for (const int v : observe) {
+    const Tensor& ref = full.value(v);
+    const auto& got = rows[static_cast<std::size_t>(v)];
+    EXPECT_EQ(std::memcmp(ref.data(), got.data(), sizeof(float) * got.size()), 0) << "value " << v;
+    for (std::int64_t s = 0; s < n; ++s) EXPECT_EQ(seen[static_cast<std::size_t>(v)][static_cast<std::size_t>(s)], 1);
+  }
+}
+
+TEST(StreamedForward, CnnConvOutputsObservedPerSampleBitwise) {
+  const Graph g = make_cnn(3);
+  const Tensor x = random_tensor({37, 1, 28, 28}, 6);                    // several conv chunks, the last partial
+  std::vector<int> observe = outputs_of(g, OpType::Conv);                // streamed: never stored
+  for (const int v : outputs_of(g, OpType::Gemm)) observe.push_back(v);  // stored, observed whole
+  observe.push_back(outputs_of(g, OpType::MaxPool).back());              // written by the streamed conv
+  expect_streamed_rows_match(g, x, observe);
+  ThreadScope two(2);  // the observer is called from the conv's parallel chunks
+  expect_streamed_rows_match(g, x, observe);
+}
+
+TEST(StreamedForward, StreamedConvIsNotReadable) {
+  const Graph g = make_cnn(3);
+  Executor ex(g);
+  ForwardOptions opt;
+  opt.keep = {g.output};
+  opt.observe = outputs_of(g, OpType::Conv);
+  opt.observer = [](int, std::int64_t, std::int64_t, const float*) {};
+  ex.forward(random_tensor({2, 1, 28, 28}, 7), g.values, opt);
+  EXPECT_THROW(ex.value(opt.observe.front()), UsageError);
+  opt.observer = nullptr;  // observing without an observer is a usage error
+  EXPECT_THROW(ex.forward(random_tensor({2, 1, 28, 28}, 7), g.values, opt), UsageError);
+}
+
+TEST(StreamedForward, ObservedReluIsNotFused) {
+  const Graph g = make_cnn(3);
+  expect_streamed_rows_match(g, random_tensor({3, 1, 28, 28}, 8), outputs_of(g, OpType::Relu));
+}
+
+/// x [2, 7, 7] → Conv 3×3 pad 1 (3 channels) → ReLU → MaxPool 3×3 stride 2 pads 1: the general
+/// window path of the pool (windows clipped at the border), fused and streamed.
+Graph conv_relu_pool() {
   Graph g;
-  g.name = "relu_pool";
+  g.name = "conv_relu_pool";
   g.input_shape = {2, 7, 7};
   g.add_value("x", g.input_shape);
+  Node conv;
+  conv.name = "conv";
+  conv.op = OpType::Conv;
+  conv.inputs = {0};
+  conv.attrs.ints["pads"] = {1, 1, 1, 1};
+  conv.params.push_back(g.add_param("w", ParamRole::Weight, 0, random_tensor({3, 2, 3, 3}, 9)));
+  conv.params.push_back(g.add_param("b", ParamRole::Bias, 0, random_tensor({3}, 10, -0.5f, 0.5f)));
+  conv.output = g.add_value("c", {});
   Node relu;
   relu.name = "relu";
   relu.op = OpType::Relu;
-  relu.inputs = {0};
+  relu.inputs = {conv.output};
   relu.output = g.add_value("r", {});
   Node pool;
   pool.name = "pool";
@@ -114,14 +182,22 @@ TEST(RestrictedForward, GeneralPoolWindowPath) {
   pool.attrs.ints["pads"] = {1, 1, 1, 1};
   pool.output = g.add_value("y", {});
   g.output = pool.output;
-  g.nodes = {relu, pool};
+  g.nodes = {conv, relu, pool};
   g.finalize();
+  return g;
+}
+
+TEST(RestrictedForward, GeneralPoolWindowPath) {
+  const Graph g = conv_relu_pool();
+  const Tensor x = random_tensor({3, 2, 7, 7}, 5);
+  const int conv = g.nodes[0].output, relu = g.nodes[1].output;
   ForwardOptions opt;
-  opt.keep = {g.output};
-  expect_same_kept_values(g, random_tensor({3, 2, 7, 7}, 5, -1.0f, 0.3f), opt);
+  opt.keep = {conv};  // the conv is stored, the ReLU fused into the pool
+  expect_same_kept_values(g, x, opt);
   Executor ex(g);
-  ex.forward(random_tensor({3, 2, 7, 7}, 5), g.values, opt);
-  EXPECT_THROW(ex.value(relu.output), UsageError);
+  ex.forward(x, g.values, opt);
+  EXPECT_THROW(ex.value(relu), UsageError);
+  expect_streamed_rows_match(g, x, {conv});  // the conv streams into the pool
 }
 
 }  // namespace
