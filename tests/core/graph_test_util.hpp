@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <utility>
 #include <vector>
 
@@ -16,6 +17,12 @@ inline Tensor random_tensor(Shape shape, std::uint64_t stream, float lo = -1.0f,
   RandomStream rs(12345, stream);
   for (auto& v : t.values()) v = rs.uniform(lo, hi);
   return t;
+}
+
+/// Same shape and the same bits in every element.
+inline bool bitwise_equal(const Tensor& a, const Tensor& b) {
+  return a.shape() == b.shape() &&
+         std::memcmp(a.data(), b.data(), sizeof(float) * static_cast<std::size_t>(a.size())) == 0;
 }
 
 /// Entries with |v| in [0.1, 1] and random sign: at least 0.1 away from the ReLU kink.

@@ -23,12 +23,8 @@
 namespace qreg {
 namespace {
 
+using test::bitwise_equal;
 using test::random_tensor;
-
-bool bitwise_equal(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() &&
-         std::memcmp(a.data(), b.data(), sizeof(float) * static_cast<std::size_t>(a.size())) == 0;
-}
 
 /// Value ids of the outputs of every node with op `op`, in graph order.
 std::vector<int> outputs_of(const Graph& g, OpType op) {

@@ -18,12 +18,8 @@
 namespace qreg {
 namespace {
 
+using test::bitwise_equal;
 using test::random_tensor;
-
-bool bitwise_equal(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() &&
-         std::memcmp(a.data(), b.data(), sizeof(float) * static_cast<std::size_t>(a.size())) == 0;
-}
 
 /// Seeds `seed_value` with a random tensor; checks the restricted pass against the full one.
 void check_restricted(const Graph& g, const Tensor& x, int seed_value, const std::vector<int>& wanted) {

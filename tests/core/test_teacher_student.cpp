@@ -12,14 +12,13 @@
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "core/teacher_student.hpp"
+#include "graph_test_util.hpp"
 #include "tests/core/dataset_test_files.hpp"
 
 namespace qreg {
 namespace {
 
-bool bitwise_equal(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.size()) * 4) == 0;
-}
+using test::bitwise_equal;
 
 SyntheticSpec small_spec(std::uint64_t seed) {
   SyntheticSpec s;
