@@ -52,9 +52,7 @@ void conv_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor* y, 
     if (!y) out_scratch.local().resize(static_cast<std::size_t>(g.O * P));
     chunk_im2col(g, x.data(), s0, s1, col.data());
     for (std::int64_t s = s0; s < s1; ++s) {
-      // y_s [O, P] = bias, then += W · col_s per group, straight into y: a beta = 0 GEMM first
-      // zeroes its output in a separate pass (OpenBLAS: half the time of the CNN's first conv,
-      // K = 9), and a chunk-wide output would need a scatter into the samples' blocks.
+      // y_s [O, P] = bias, then += W · col_s per group (why not a beta = 0 GEMM: see the top).
       float* ys = y ? y->data() + s * g.O * P : out_scratch.local().data();
       for (std::int64_t o = 0; o < g.O; ++o) std::fill(ys + o * P, ys + (o + 1) * P, b ? (*b)[o] : 0.0f);
       for (std::int64_t gr = 0; gr < g.groups; ++gr)
