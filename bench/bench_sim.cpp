@@ -22,15 +22,12 @@ std::map<std::string, double> g_rates;  // benchmark name -> GFLOP/s (last run)
 
 double forward_flops(const qreg::Graph& g, std::int64_t n) {
   double f = 0;
-  for (const auto& [node, weight] : [&] {
-         std::vector<std::pair<int, int>> v;
-         for (int i : g.quantized_nodes()) v.push_back({i, g.nodes[static_cast<std::size_t>(i)].params[0]});
-         return v;
-       }()) {
-    const auto& w = g.values[static_cast<std::size_t>(weight)];
-    const auto out =
-        qreg::numel(g.value_shapes[static_cast<std::size_t>(g.nodes[static_cast<std::size_t>(node)].output)]);
-    f += 2.0 * static_cast<double>(n) * static_cast<double>(out) * static_cast<double>(w.size() / w.dim(0));
+  for (const int i : g.quantized_nodes()) {
+    const qreg::Node& node = g.nodes[static_cast<std::size_t>(i)];
+    const qreg::Tensor& w = g.values[static_cast<std::size_t>(node.params[0])];
+    const auto out = qreg::numel(g.value_shapes[static_cast<std::size_t>(node.output)]);
+    const auto fan_in = w.size() / w.dim(node.op == qreg::OpType::MatMul ? 1 : 0);  // MatMul: W [in, out]
+    f += 2.0 * static_cast<double>(n) * static_cast<double>(out) * static_cast<double>(fan_in);
   }
   return f;
 }
