@@ -75,47 +75,49 @@ void for_2x2_rows(const WindowGeom& g, const float* x, std::int64_t s0, std::int
 }
 }  // namespace
 
-void maxpool_sample(const WindowGeom& g, const float* x, float* y, bool relu) {
-  if (is_2x2(g)) {
-    for_2x2_rows(g, x, 0, 1, [&](std::int64_t plane, std::int64_t oy, const float* r0, const float* r1) {
-      float* out = y + (plane * g.Ho + oy) * g.Wo;
-      relu ? maxpool_2x2_row<true>(r0, r1, g.Wo, out) : maxpool_2x2_row<false>(r0, r1, g.Wo, out);
-    });
-    return;
-  }
+namespace {
+/// Max-pool of one sample x [C, H, W] -> y [C, Ho, Wo] over any window geometry (clipped at the
+/// padding), clamped at 0 when `relu`; the first maximum in window order wins ties, and its flat
+/// input index (h·W + w) goes to arg [C, Ho, Wo] when given.
+void pool_windows(const WindowGeom& g, const float* x, float* y, bool relu, std::int32_t* arg) {
   for_outputs(g, 0, 1, [&](std::int64_t in_off, std::int64_t o, const Span& w) {
+    const float* xp = x + in_off;
     float best = -std::numeric_limits<float>::infinity();
+    std::int32_t at = static_cast<std::int32_t>(w.y0 * g.W + w.x0);
     for (std::int64_t iy = w.y0; iy < w.y1; ++iy)
-      for (std::int64_t ix = w.x0; ix < w.x1; ++ix) best = std::max(best, x[in_off + iy * g.W + ix]);
+      for (std::int64_t ix = w.x0; ix < w.x1; ++ix)
+        if (xp[iy * g.W + ix] > best) {
+          best = xp[iy * g.W + ix];
+          at = static_cast<std::int32_t>(iy * g.W + ix);
+        }
     y[o] = relu ? std::max(best, 0.0f) : best;
+    if (arg) arg[o] = at;
+  });
+}
+}  // namespace
+
+void maxpool_sample(const WindowGeom& g, const float* x, float* y, bool relu) {
+  if (!is_2x2(g)) return pool_windows(g, x, y, relu, nullptr);
+  for_2x2_rows(g, x, 0, 1, [&](std::int64_t plane, std::int64_t oy, const float* r0, const float* r1) {
+    float* out = y + (plane * g.Ho + oy) * g.Wo;
+    relu ? maxpool_2x2_row<true>(r0, r1, g.Wo, out) : maxpool_2x2_row<false>(r0, r1, g.Wo, out);
   });
 }
 
 void maxpool_forward(const Tensor& x, Tensor& y, NodeState& st, bool relu) {
   const WindowGeom& g = st.geom;
-  if (is_2x2(g)) {
+  const bool two = is_2x2(g);  // no argmax: the backward recomputes it
+  if (two)
     st.argmax.clear();
-    const std::int64_t in = g.C * g.H * g.W, out = g.C * g.P();
-    for_chunks(x.dim(0), kPoolChunk, [&](std::int64_t s0, std::int64_t s1) {
-      for (std::int64_t s = s0; s < s1; ++s) maxpool_sample(g, x.data() + s * in, y.data() + s * out, relu);
-    });
-    return;
-  }
-  st.argmax.resize(static_cast<std::size_t>(y.size()));
+  else
+    st.argmax.resize(static_cast<std::size_t>(y.size()));
+  const std::int64_t in = g.C * g.H * g.W, out = g.C * g.P();
   for_chunks(x.dim(0), kPoolChunk, [&](std::int64_t s0, std::int64_t s1) {
-    for_outputs(g, s0, s1, [&](std::int64_t in_off, std::int64_t o, const Span& w) {
-      const float* xp = x.data() + in_off;
-      float best = -std::numeric_limits<float>::infinity();
-      std::int32_t arg = static_cast<std::int32_t>(w.y0 * g.W + w.x0);
-      for (std::int64_t iy = w.y0; iy < w.y1; ++iy)
-        for (std::int64_t ix = w.x0; ix < w.x1; ++ix)
-          if (xp[iy * g.W + ix] > best) {  // first maximum wins on ties
-            best = xp[iy * g.W + ix];
-            arg = static_cast<std::int32_t>(iy * g.W + ix);
-          }
-      y[o] = relu ? std::max(best, 0.0f) : best;
-      st.argmax[static_cast<std::size_t>(o)] = arg;
-    });
+    for (std::int64_t s = s0; s < s1; ++s)
+      if (two)
+        maxpool_sample(g, x.data() + s * in, y.data() + s * out, relu);
+      else
+        pool_windows(g, x.data() + s * in, y.data() + s * out, relu, st.argmax.data() + s * out);
   });
 }
 
