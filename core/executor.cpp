@@ -16,6 +16,8 @@ std::size_t idx(int id) { return static_cast<std::size_t>(id); }
 
 bool is_dense(OpType op) { return op == OpType::Gemm || op == OpType::MatMul; }
 
+bool contains(const std::vector<int>& ids, int v) { return std::find(ids.begin(), ids.end(), v) != ids.end(); }
+
 }  // namespace
 
 Executor::Executor(const Graph& graph) : graph_(graph) {
@@ -94,17 +96,14 @@ const Tensor& Executor::forward(const Tensor& x, const ParamSet& params, const F
   plan_forward(opt);
   ops::ensure_shape(values_[0], x.shape());
   std::copy(x.data(), x.data() + x.size(), values_[0].data());
-  const auto observed = [&](int v) {
-    return std::find(opt.observe.begin(), opt.observe.end(), v) != opt.observe.end();
-  };
   for (std::size_t i = 0; i < graph_.nodes.size(); ++i) {
     const int out = graph_.nodes[i].output;
     if (steps_[i] == Step::stream)
-      stream_conv(i, params, opt, observed(out));
+      stream_conv(i, params, opt, contains(opt.observe, out));
     else if (steps_[i] == Step::run)
       forward_node(i, params);
     // A value written whole (by its node or by a streamed conv before it) is observed whole.
-    if (steps_[i] != Step::stream && (skipped_.empty() || !skipped_[idx(out)]) && observed(out))
+    if (steps_[i] != Step::stream && (skipped_.empty() || !skipped_[idx(out)]) && contains(opt.observe, out))
       opt.observer(out, 0, batch_, values_[idx(out)].data());
   }
   return values_[idx(graph_.output)];
@@ -116,14 +115,12 @@ void Executor::plan_forward(const ForwardOptions& opt) {
   steps_.assign(graph_.nodes.size(), Step::run);
   skipped_.clear();
   if (opt.training || (opt.keep.empty() && opt.observe.empty())) return;
-  const auto kept = [&](int v) {
-    return v == graph_.output || std::find(opt.keep.begin(), opt.keep.end(), v) != opt.keep.end();
-  };
+  const auto kept = [&](int v) { return v == graph_.output || contains(opt.keep, v); };
   skipped_.assign(values_.size(), 0);
   for (std::size_t i = 0; i < graph_.nodes.size(); ++i) {
     const int out = graph_.nodes[i].output;
-    const bool observed = std::find(opt.observe.begin(), opt.observe.end(), out) != opt.observe.end();
-    if (relu_into_pool_[i] && !kept(out) && !observed) steps_[i] = Step::fused, skipped_[idx(out)] = 1;
+    if (relu_into_pool_[i] && !kept(out) && !contains(opt.observe, out))
+      steps_[i] = Step::fused, skipped_[idx(out)] = 1;
   }
   for (std::size_t i = 0; i < graph_.nodes.size(); ++i) {
     const auto [relu, pool] = conv_chain_[i];
