@@ -1,6 +1,6 @@
 // Internal to qreg_core (includes the ONNX protobuf headers): reading a model file, node errors
 // and typed attribute access, and conversion between ONNX TensorProto and qreg tensors; shared by
-// onnx_import.cpp and onnx_export.cpp.
+// the importer (onnx_import.cpp, onnx_import_ops.cpp) and onnx_export.cpp.
 #pragma once
 
 #include <onnx/onnx_pb.h>
