@@ -48,10 +48,9 @@ int weight_channel_axis(OpType op) {
 }
 
 std::vector<std::pair<int, int>> quantized_layers(const Graph& graph) {
-  // Owner node -> its quantizable weight, then read off in node (graph) order.
-  std::vector<int> weight_of(graph.nodes.size(), -1);
-  for (std::size_t p = 0; p < graph.params.size(); ++p) {
-    const Parameter& param = graph.params[p];
+  // Every quantizable weight must be the first parameter of a Gemm/MatMul/Conv node: then the
+  // listing below, Graph::quantized_nodes(), is exactly the set of weights, and the two agree.
+  for (const Parameter& param : graph.params) {
     if (!param.quantizable()) continue;
     if (param.node < 0 || param.node >= static_cast<int>(graph.nodes.size()))
       throw Error("quantize_graph: parameter '" + param.name + "' has no owning node");
@@ -59,13 +58,13 @@ std::vector<std::pair<int, int>> quantized_layers(const Graph& graph) {
     if (node.op != OpType::Gemm && node.op != OpType::MatMul && node.op != OpType::Conv)
       throw Error("quantize_graph: weight '" + param.name + "' belongs to " + op_name(node.op) + " node '" + node.name +
                   "', which is not quantized (only Gemm, MatMul, Conv)");
-    if (weight_of[static_cast<std::size_t>(param.node)] >= 0)
-      throw Error("quantize_graph: node '" + node.name + "' has two weights");
-    weight_of[static_cast<std::size_t>(param.node)] = static_cast<int>(p);
+    if (node.params.empty() || &graph.params[static_cast<std::size_t>(node.params[0])] != &param)
+      throw Error("quantize_graph: weight '" + param.name + "' is not the first parameter of node '" + node.name +
+                  "' (a node has one weight, listed first)");
   }
   std::vector<std::pair<int, int>> layers;
-  for (std::size_t n = 0; n < weight_of.size(); ++n)
-    if (weight_of[n] >= 0) layers.emplace_back(static_cast<int>(n), weight_of[n]);
+  for (const int n : graph.quantized_nodes())
+    layers.emplace_back(n, graph.nodes[static_cast<std::size_t>(n)].params[0]);
   return layers;
 }
 

@@ -29,8 +29,9 @@ struct QuantizedGraphParams {
                                           // all 0 for bits 32 (not quantized, no noise)
 };
 
-/// The quantized layers (node index, weight parameter id) in graph order, from the graph's public
-/// fields. Throws Error when a quantizable weight belongs to a node that is not Gemm/MatMul/Conv.
+/// The quantized layers (node index, weight parameter id) in graph order: Graph::quantized_nodes()
+/// with their weights. Throws Error when a quantizable weight is not the first parameter of a
+/// Gemm/MatMul/Conv node (so a graph cannot hold a weight that this listing would miss).
 std::vector<std::pair<int, int>> quantized_layers(const Graph& graph);
 
 /// Steps Δ of every quantized layer's weight, without quantizing (bits 32: zeros).

@@ -101,6 +101,16 @@ TEST(QuantizeGraph, BadInputsNameTheProblem) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("'proj.weight'"), std::string::npos) << e.what();
   }
+  // A second weight on fc1, listed after its first: quantized_nodes() would see only the first.
+  Graph two = small_graph();
+  two.params.push_back({"fc1.weight2", ParamRole::Weight, 0});
+  two.values.push_back(Tensor({6, 5}, 1.0f));
+  two.nodes[0].params.push_back(static_cast<int>(two.params.size()) - 1);
+  EXPECT_THROW(quantized_layers(two), Error);
+  // A weight whose bias is listed first.
+  Graph swapped = small_graph();
+  std::swap(swapped.nodes[0].params[0], swapped.nodes[0].params[1]);
+  EXPECT_THROW(quantized_layers(swapped), Error);
   g.params.push_back({"relu.weight", ParamRole::Weight, 1});
   g.values.push_back(Tensor({2}, 1.0f));
   EXPECT_THROW(quantize_graph(g, g.values, {8, Granularity::Tensor, Scheme::Symmetric}), Error);
