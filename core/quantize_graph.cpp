@@ -50,7 +50,8 @@ int weight_channel_axis(OpType op) {
 std::vector<std::pair<int, int>> quantized_layers(const Graph& graph) {
   // Every quantizable weight must be the first parameter of a Gemm/MatMul/Conv node: then the
   // listing below, Graph::quantized_nodes(), is exactly the set of weights, and the two agree.
-  for (const Parameter& param : graph.params) {
+  for (std::size_t p = 0; p < graph.params.size(); ++p) {
+    const Parameter& param = graph.params[p];
     if (!param.quantizable()) continue;
     if (param.node < 0 || param.node >= static_cast<int>(graph.nodes.size()))
       throw Error("quantize_graph: parameter '" + param.name + "' has no owning node");
@@ -58,7 +59,7 @@ std::vector<std::pair<int, int>> quantized_layers(const Graph& graph) {
     if (node.op != OpType::Gemm && node.op != OpType::MatMul && node.op != OpType::Conv)
       throw Error("quantize_graph: weight '" + param.name + "' belongs to " + op_name(node.op) + " node '" + node.name +
                   "', which is not quantized (only Gemm, MatMul, Conv)");
-    if (node.params.empty() || &graph.params[static_cast<std::size_t>(node.params[0])] != &param)
+    if (node.params.empty() || node.params[0] != static_cast<int>(p))
       throw Error("quantize_graph: weight '" + param.name + "' is not the first parameter of node '" + node.name +
                   "' (a node has one weight, listed first)");
   }
