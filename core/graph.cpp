@@ -249,12 +249,13 @@ Shape infer_shape(const Graph& graph, const Node& node) {
   fail(node, "unknown op");
 }
 
+bool is_layer_op(OpType op) { return op == OpType::Gemm || op == OpType::MatMul || op == OpType::Conv; }
+
 std::vector<int> Graph::quantized_nodes() const {
   std::vector<int> out;
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     const Node& n = nodes[i];
-    const bool layer = n.op == OpType::Gemm || n.op == OpType::MatMul || n.op == OpType::Conv;
-    if (layer && !n.params.empty() && params[static_cast<std::size_t>(n.params[0])].quantizable())
+    if (is_layer_op(n.op) && !n.params.empty() && params[static_cast<std::size_t>(n.params[0])].quantizable())
       out.push_back(static_cast<int>(i));
   }
   return out;

@@ -32,6 +32,8 @@ enum class OpType {
   Dropout,   // inverted dropout in training forwards, identity in inference; attr ratio
 };
 const char* op_name(OpType op);
+/// Gemm, MatMul or Conv: the ops whose weight is quantized (the "layers" of DESIGN.md).
+bool is_layer_op(OpType op);
 /// Throws Error naming `text` when it is not a supported op.
 OpType parse_op_type(const std::string& text);
 

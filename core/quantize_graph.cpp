@@ -56,7 +56,7 @@ std::vector<std::pair<int, int>> quantized_layers(const Graph& graph) {
     if (param.node < 0 || param.node >= static_cast<int>(graph.nodes.size()))
       throw Error("quantize_graph: parameter '" + param.name + "' has no owning node");
     const Node& node = graph.nodes[static_cast<std::size_t>(param.node)];
-    if (node.op != OpType::Gemm && node.op != OpType::MatMul && node.op != OpType::Conv)
+    if (!is_layer_op(node.op))
       throw Error("quantize_graph: weight '" + param.name + "' belongs to " + op_name(node.op) + " node '" + node.name +
                   "', which is not quantized (only Gemm, MatMul, Conv)");
     if (node.params.empty() || node.params[0] != static_cast<int>(p))
