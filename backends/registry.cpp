@@ -1,6 +1,7 @@
 #include "backends/registry.hpp"
 
 #include "core/error.hpp"
+#include "core/gemm.hpp"
 #if QREG_HAVE_CUDA
 #include "cuda/cuda_backend.hpp"
 #endif
@@ -9,7 +10,7 @@ namespace qreg {
 
 std::vector<BackendInfo> list_backends() {
   std::vector<BackendInfo> out;
-  out.push_back({"cpu", true, true, "Eigen + oneTBB"});
+  out.push_back({"cpu", true, true, gemm_library() + " + oneTBB"});
 #if QREG_HAVE_CUDA
   std::string reason;
   const int n = cuda::device_count(&reason);
