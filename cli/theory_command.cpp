@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <optional>
 
 #include "cli/commands.hpp"
 #include "cli/model_data.hpp"
@@ -13,6 +14,7 @@
 #include "core/parallel.hpp"
 #include "theory/calibration.hpp"
 #include "theory/first_order.hpp"
+#include "theory/kinks.hpp"
 #include "theory/lin_baseline.hpp"
 #include "theory/loss_increase.hpp"
 #include "theory/mean_field.hpp"
@@ -40,6 +42,7 @@ struct Precomputed {
   CalibrationStats stats;
   FirstOrderSensitivity first_order;
   LossSensitivity loss;
+  std::optional<KinkSensitivity> kinks;  // only with labels
 };
 
 std::vector<LayerPrediction> predict(const TheoryOptions& opt, const Graph& g, const Precomputed& pre,
@@ -52,8 +55,19 @@ std::vector<LayerPrediction> predict(const TheoryOptions& opt, const Graph& g, c
 void add_bits_result(const TheoryOptions& opt, const Graph& g, const Precomputed& pre, int bits, Report& report) {
   const Granularity gran = parse_granularity(opt.granularity);
   const auto noise = noise_for(g, bits, gran);
-  const auto preds = predict(opt, g, pre, noise, parse_mode(opt.mode));
-  const auto loss = predict_loss_increase(pre.loss, noise);
+  const Mode mode = parse_mode(opt.mode);
+  const auto preds = predict(opt, g, pre, noise, mode);
+  // Loss increase = curvature term + ReLU-kink term; the kink term needs the joint noise at each layer.
+  auto loss = predict_loss_increase(pre.loss, noise);
+  const double curvature = loss.total;
+  std::optional<double> kinks;
+  if (pre.kinks) {
+    const auto k =
+        predict_kink_loss(*pre.kinks, mode == Mode::Joint ? preds : predict(opt, g, pre, noise, Mode::Joint));
+    for (std::size_t L = 0; L < loss.per_layer.size(); ++L) loss.per_layer[L] += k.per_layer[L];
+    loss.total += k.total;
+    kinks = k.total;
+  }
   const auto layers = quant_layers(g);
   auto jl = nlohmann::json::array();
   for (std::size_t L = 0; L < layers.size(); ++L) {
@@ -92,7 +106,12 @@ void add_bits_result(const TheoryOptions& opt, const Graph& g, const Precomputed
     }
     report.table.add_row(std::move(row));
   }
-  report.document["results"].push_back({{"bits", bits}, {"loss_increase", loss.total}, {"layers", jl}});
+  report.document["results"].push_back(
+      {{"bits", bits},
+       {"loss_increase", loss.total},
+       {"loss_increase_curvature", curvature},
+       {"loss_increase_kinks", kinks ? nlohmann::json(*kinks) : nlohmann::json(nullptr)},
+       {"layers", jl}});
 }
 
 }  // namespace
@@ -107,7 +126,7 @@ int run_theory(const TheoryOptions& opt, Output& io) {
   ThreadScope threads(opt.common.threads);
   const Graph graph = load_model(opt.model);
   if (graph.quantized_nodes().empty()) throw Error(opt.model.model + ": no quantizable layer (Gemm/MatMul/Conv)");
-  const Dataset data = load_model_data(opt.data, graph);  // labels are not needed: loss curvature uses p
+  const Dataset data = load_model_data(opt.data, graph);  // labels: only for the loss's ReLU-kink term
   const Tensor& x = data.inputs;
 
   Precomputed pre;
@@ -119,6 +138,12 @@ int run_theory(const TheoryOptions& opt, Output& io) {
     pre.first_order = first_order_sensitivity(graph, graph.values, x, fo);
   }
   pre.loss = loss_sensitivity(graph, graph.values, x);
+  if (!data.labels.empty())
+    pre.kinks = kink_sensitivity(graph, graph.values, x, data.labels);
+  else
+    io.err << "theory: note: " << data.name
+           << " has no labels, so the predicted loss increase is the curvature term alone (the ReLU-kink term "
+              "needs the loss gradient; docs/theory.md)\n";
 
   Report report;
   report.context.command = "theory";

@@ -51,10 +51,9 @@ TEST(TheoryVsSimulate, FirstOrderAgreesOnMlp) {
 }
 
 TEST(TheoryVsSimulate, FirstOrderAgreesOnCnnAndMeanFieldIsReported) {
-  // Per-layer noise only: the Gauss-Newton loss predictor leaves out the term where noise moves
-  // pre-activations across ReLU kinks against a non-zero loss gradient. On this random-weight CNN
-  // with random labels that term is as large as the kept one (measured 3x the prediction at 8 bits;
-  // docs/theory.md, "Loss increase"), so the loss is not a test of the noise predictor here.
+  // Per-layer noise only. The loss predictor's kink term for ReLU → max-pool windows is within 2% of
+  // the Monte Carlo at 8 bits but 24% high at 4 bits on this CNN (docs/theory.md, "Loss increase"),
+  // beyond the 10% model tolerance; the MLP above compares the loss too.
   const CliRun v = theory_vs_simulate("cnn", "first-order", /*compare_loss=*/false);
   if (v.rc == -1) GTEST_SKIP() << "qreg theory not merged yet";
   EXPECT_EQ(v.rc, 0) << v.out << v.err;

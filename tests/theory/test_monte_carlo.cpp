@@ -68,27 +68,7 @@ TEST(TheoryMonteCarlo, LossIncreaseAt8Bits) {
   for (int n = 0; n < 32; ++n) labels.push_back(n % 5);
   const auto noise = weight_noise(g, g.values, 8, Granularity::Tensor);
   const double pred = predict_loss_increase(loss_sensitivity(g, g.values, x), noise).total;
-  // Antithetic Monte Carlo in double over the float forward pass.
-  const auto layers = quant_layers(g);
-  Executor exec(g);
-  const double clean = cross_entropy(exec.forward(x), labels);
-  const int draws = 3000;
-  double sum = 0, sum2 = 0;
-  for (int d = 0; d < draws; ++d) {
-    ParamSet plus = g.values, minus = g.values;
-    RandomStream rs(99, static_cast<std::uint64_t>(d));
-    for (const auto& l : layers)
-      for (std::int64_t i = 0; i < plus[std::size_t(l.weight)].size(); ++i) {
-        const float delta = static_cast<float>(noise[std::size_t(l.index)].step[0] * (rs.uniform_double() - 0.5));
-        plus[std::size_t(l.weight)][i] += delta;
-        minus[std::size_t(l.weight)][i] -= delta;
-      }
-    const double lp = cross_entropy(exec.forward(x, plus), labels);
-    const double lm = cross_entropy(exec.forward(x, minus), labels);
-    const double v = 0.5 * (lp + lm) - clean;
-    sum += v, sum2 += v * v;
-  }
-  const double mean = sum / draws, se = std::sqrt((sum2 / draws - mean * mean) / (draws - 1));
+  const auto [mean, se] = test::mc_loss(g, x, labels, noise, 3000, 99);
   ASSERT_GT(pred, 0.0);
   ASSERT_LT(5 * se, 0.2 * pred) << "Monte Carlo too noisy";
   EXPECT_NEAR(pred, mean, 5 * se + 0.02 * pred);

@@ -1,6 +1,7 @@
 // Helpers shared by the theory tests: a two-layer linear network, seeded inputs, and an
 // independent Monte Carlo of per-layer noise written with plain loops over the executor's forward
-// pass (it uses nothing from theory/ except the layer list and the step sizes it is checked against).
+// pass, and one of the loss increase (they use nothing from theory/ except the layer list and the step sizes
+// they are checked against).
 #pragma once
 
 #include <cmath>
@@ -99,6 +100,35 @@ inline McNoise mc_noise(const Graph& g, const Tensor& x, const std::vector<theor
     out.se.push_back(std::sqrt(ss / (D - 1) / D));
   }
   return out;
+}
+
+struct McLoss {
+  double mean, se;
+};
+
+/// Antithetic Monte Carlo of the mean cross-entropy increase under U(−Δ/2, Δ/2) noise on every weight
+/// (per-tensor steps): pairs ½(L(W+δ) + L(W−δ)) − L(W), whose mean and standard error it returns.
+inline McLoss mc_loss(const Graph& g, const Tensor& x, const std::vector<std::int32_t>& labels,
+                      const std::vector<theory::LayerNoise>& noise, int draws, std::uint64_t seed = 2024) {
+  const auto layers = theory::quant_layers(g);
+  Executor exec(g);
+  const double clean = cross_entropy(exec.forward(x), labels);
+  double sum = 0, sum2 = 0;
+  for (int d = 0; d < draws; ++d) {
+    ParamSet plus = g.values, minus = g.values;
+    RandomStream rs(seed, static_cast<std::uint64_t>(d));
+    for (const auto& l : layers)
+      for (std::int64_t i = 0; i < plus[std::size_t(l.weight)].size(); ++i) {
+        const float delta = static_cast<float>(noise[std::size_t(l.index)].step[0] * (rs.uniform_double() - 0.5));
+        plus[std::size_t(l.weight)][i] += delta;
+        minus[std::size_t(l.weight)][i] -= delta;
+      }
+    const double v =
+        0.5 * (cross_entropy(exec.forward(x, plus), labels) + cross_entropy(exec.forward(x, minus), labels)) - clean;
+    sum += v, sum2 += v * v;
+  }
+  const double mean = sum / draws;
+  return {mean, std::sqrt((sum2 / draws - mean * mean) / (draws - 1))};
 }
 
 }  // namespace qreg::test
