@@ -42,7 +42,8 @@ struct Precomputed {
   CalibrationStats stats;
   FirstOrderSensitivity first_order;
   LossSensitivity loss;
-  std::optional<KinkSensitivity> kinks;  // only with labels
+  const Tensor* x = nullptr;                          // calibration set
+  const std::vector<std::int32_t>* labels = nullptr;  // empty: no ReLU-kink term
 };
 
 std::vector<LayerPrediction> predict(const TheoryOptions& opt, const Graph& g, const Precomputed& pre,
@@ -61,9 +62,9 @@ void add_bits_result(const TheoryOptions& opt, const Graph& g, const Precomputed
   auto loss = predict_loss_increase(pre.loss, noise);
   const double curvature = loss.total;
   std::optional<double> kinks;
-  if (pre.kinks) {
-    const auto k =
-        predict_kink_loss(*pre.kinks, mode == Mode::Joint ? preds : predict(opt, g, pre, noise, Mode::Joint));
+  if (!pre.labels->empty()) {
+    const auto k = predict_kink_loss(g, g.values, *pre.x, *pre.labels, noise,
+                                     mode == Mode::Joint ? preds : predict(opt, g, pre, noise, Mode::Joint));
     for (std::size_t L = 0; L < loss.per_layer.size(); ++L) loss.per_layer[L] += k.per_layer[L];
     loss.total += k.total;
     kinks = k.total;
@@ -138,9 +139,9 @@ int run_theory(const TheoryOptions& opt, Output& io) {
     pre.first_order = first_order_sensitivity(graph, graph.values, x, fo);
   }
   pre.loss = loss_sensitivity(graph, graph.values, x);
-  if (!data.labels.empty())
-    pre.kinks = kink_sensitivity(graph, graph.values, x, data.labels);
-  else
+  pre.x = &x;
+  pre.labels = &data.labels;
+  if (data.labels.empty())
     io.err << "theory: note: " << data.name
            << " has no labels, so the predicted loss increase is the curvature term alone (the ReLU-kink term "
               "needs the loss gradient; docs/theory.md)\n";
