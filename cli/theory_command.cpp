@@ -197,6 +197,9 @@ void add_theory_command(CLI::App& app, Action& action) {
   add_format_option(*cmd, opt->common);
   add_out_option(*cmd, opt->common);
   add_threads_option(*cmd, opt->common);
+  cmd->footer(
+      "The loss increase is the curvature (Gauss-Newton) term plus the ReLU-kink term, which needs labels; "
+      "without labels only the curvature term is reported. JSON gives both terms (docs/theory.md).");
   cmd->callback([opt, &action] { action = [opt](Output& io) { return run_theory(*opt, io); }; });
 }
 

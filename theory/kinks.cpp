@@ -34,7 +34,7 @@ double normal_tail(double x) { return 0.5 * std::erfc(x / std::numbers::sqrt2); 
 /// two units of a window (their upstream noise taken as common; see kinks.hpp).
 class KinkSum {
  public:
-  KinkSum(std::size_t layers) : per_layer_(layers, 0.0) {}
+  explicit KinkSum(std::size_t layers) : per_layer_(layers, 0.0) {}
 
   /// The upstream contributions at the current layer L (joint[L].contribution without k = L).
   void set_layer(std::size_t L, const LayerPrediction& pred) {
