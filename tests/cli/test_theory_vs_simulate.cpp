@@ -2,9 +2,8 @@
 // agrees between `qreg theory --method first-order` and `qreg simulate` (uniform noise, joint) at
 // 8 and 4 bits, within the default tolerance (10% + 5 SE); the mean-field predictor is run on the
 // CNN too and its verdicts are printed (it may disagree: that is what the report is for).
-// The theory command lives on branch `theory`; until it is merged `qreg theory` is a planned
-// command that exits 1 with "not implemented", and these tests skip. The calibration set is a
-// small synthetic one so that the draws stay cheap; 48 draws give an RSE of a few percent.
+// The calibration set is a small synthetic one so that the draws stay cheap; 48 draws give an RSE
+// of a few percent.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -30,7 +29,6 @@ CliRun theory_vs_simulate(const std::string& model, const std::string& method, b
   auto theory = shared(model);
   theory.insert(theory.begin(), {"theory", "--method", method, "--out", pred});
   const CliRun t = run(theory);
-  if (t.rc != 0 && t.err.find("not implemented") != std::string::npos) return {-1, "", t.err};
   EXPECT_EQ(t.rc, 0) << t.err;
   auto sim = shared(model);
   sim.insert(sim.begin(), {"simulate", "--draws", "48", "--out", meas});
@@ -46,7 +44,6 @@ CliRun theory_vs_simulate(const std::string& model, const std::string& method, b
 
 TEST(TheoryVsSimulate, FirstOrderAgreesOnMlp) {
   const CliRun v = theory_vs_simulate("mlp", "first-order");
-  if (v.rc == -1) GTEST_SKIP() << "qreg theory not merged yet";
   EXPECT_EQ(v.rc, 0) << v.out << v.err;
 }
 
@@ -54,7 +51,6 @@ TEST(TheoryVsSimulate, FirstOrderAgreesOnCnnAndMeanFieldIsReported) {
   // The loss too: on this CNN the curvature term alone is ~3x below the simulated loss increase at
   // 8 bits and fails here; the ReLU → max-pool kink term (theory/kinks.hpp) closes the gap.
   const CliRun v = theory_vs_simulate("cnn", "first-order");
-  if (v.rc == -1) GTEST_SKIP() << "qreg theory not merged yet";
   EXPECT_EQ(v.rc, 0) << v.out << v.err;
   const CliRun mf = theory_vs_simulate("cnn", "mean-field");
   EXPECT_TRUE(mf.rc == 0 || mf.rc == 1) << mf.err;  // a verdict either way, never an error
