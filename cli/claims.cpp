@@ -205,9 +205,9 @@ json claim_c1(const json& noise) {
 }
 
 // C2 is about the per-layer noise variance. The validation also compares the network's loss
-// increase; that comparison is reported with the claim but does not decide it: the loss
-// predictor (Gauss–Newton) omits the second-order term from pre-activations that the noise pushes
-// across a ReLU's kink, which has either sign and matters away from a minimum (docs/theory.md).
+// increase; that comparison is reported with the claim but does not decide it: the loss predictor
+// (curvature + ReLU-kink term) is a model of its own, with approximations that the per-layer noise
+// does not share (docs/theory.md, "Loss increase").
 json claim_c2(const json& validation) {
   const char* text = "per-layer noise is predictable: first-order theory agrees with Monte Carlo";
   if (!validation.contains("comparisons") || !validation["comparisons"].is_array())
@@ -231,7 +231,7 @@ json claim_c2(const json& validation) {
                        "% + " + fmt(validation.value("sigmas", NAN)) + " SE";
   if (loss_total > 0)
     reason += "; loss increase " + std::to_string(loss_agreed) + "/" + std::to_string(loss_total) +
-              " (reported, not part of C2: its Gauss-Newton predictor omits the ReLU-kink term)";
+              " (reported, not part of C2, which is about per-layer noise)";
   return make_claim(
       "C2", text, pass ? kSupported : kNotSupported, reason,
       {{"agreed", agreed}, {"total", total}, {"pass", pass}, {"loss_agreed", loss_agreed}, {"loss_total", loss_total}});

@@ -197,7 +197,7 @@ TEST(Claims, NoiseGainRule) {
 }  // namespace
 
 // C2 decides on the per-layer noise variances; a disagreeing loss increase is reported, not
-// decisive (the Gauss–Newton loss predictor omits the ReLU-kink term, docs/theory.md).
+// decisive (the loss predictor is a model of its own, docs/theory.md "Loss increase").
 TEST(Claims, C2DecidesOnPerLayerNoise) {
   auto cmp = [](const char* quantity, bool agree) {
     return json{{"quantity", quantity}, {"verdict", agree ? "agree" : "disagree"}};
