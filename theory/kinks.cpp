@@ -121,14 +121,12 @@ void add_conv(const Graph& graph, const Relu& r, const Tensor& a, const Tensor& 
   std::vector<KinkSum> parts(sz(N), total.empty());
   tbb::parallel_for(std::int64_t{0}, N, [&](std::int64_t n) {
     KinkSum& sum = parts[sz(n)];
-    std::vector<double> norm2;
     std::vector<std::int64_t> window;
     const ConvPatches pt = conv_patches(graph, *r.layer, a.data() + n * a_per);
-    norm2.resize(sz(pt.groups * P));
     const auto col = [&](std::int64_t row, std::int64_t p) { return double(pt.col[sz(row * P + p)]); };
     const auto rows_of = [&](std::int64_t c) { return (c / pt.og) * pt.kg; };  // first row of c's group
     // own variance of unit (c, p): σ_c² · norm2[group of c, p], ‖patch_p‖² over the group's rows
-    std::fill(norm2.begin(), norm2.end(), 0.0);
+    std::vector<double> norm2(sz(pt.groups * P), 0.0);
     for (std::int64_t gi = 0; gi < pt.groups; ++gi)
       for (std::int64_t row = gi * pt.kg; row < (gi + 1) * pt.kg; ++row)
         for (std::int64_t p = 0; p < P; ++p) norm2[sz(gi * P + p)] += col(row, p) * col(row, p);
