@@ -17,6 +17,7 @@
 
 #include "core/error.hpp"
 #include "core/executor.hpp"
+#include "core/im2col.hpp"
 
 #include <tbb/parallel_for.h>
 
@@ -118,6 +119,13 @@ void add_conv(const Graph& graph, const Relu& r, const Tensor& a, const Tensor& 
               const LayerNoise& noise, double weight, KinkSum& total) {
   const std::int64_t N = z.dim(0), C = z.dim(1), H = z.dim(2), W = z.dim(3), P = H * W;
   const std::int64_t a_per = a.size() / N;
+  // The pool's windows, as the engine computes them (strides, pads, dilations).
+  WindowGeom pool{};
+  if (r.pool) {
+    const auto k = r.pool->attrs.get_ints("kernel_shape", {1, 1});
+    pool = window_geom(*r.pool, graph.value_shapes[sz(r.activation)], graph.value_shapes[sz(r.pool->output)], k.at(0),
+                       k.at(1));
+  }
   std::vector<KinkSum> parts(sz(N), total.empty());
   tbb::parallel_for(std::int64_t{0}, N, [&](std::int64_t n) {
     KinkSum& sum = parts[sz(n)];
@@ -139,17 +147,14 @@ void add_conv(const Graph& graph, const Relu& r, const Tensor& a, const Tensor& 
           sum.add(weight * gn[c * P + p], std::abs(double(zn[c * P + p])), noise.var[sz(c)] * own2(c, p), 1.0);
       return;
     }
-    const auto k = r.pool->attrs.get_ints("kernel_shape", {1, 1});
-    const auto st = r.pool->attrs.get_ints("strides", {1, 1});
-    const auto pads = r.pool->attrs.get_ints("pads", {0, 0, 0, 0});
-    const std::int64_t OH = g.dim(2), OW = g.dim(3);
+    const std::int64_t OH = pool.Ho, OW = pool.Wo;
     for (std::int64_t c = 0; c < C; ++c)
       for (std::int64_t oh = 0; oh < OH; ++oh)
         for (std::int64_t ow = 0; ow < OW; ++ow) {
           window.clear();
-          for (std::int64_t i = 0; i < k[0]; ++i)
-            for (std::int64_t j = 0; j < k[1]; ++j) {
-              const std::int64_t ih = oh * st[0] - pads[0] + i, iw = ow * st[1] - pads[1] + j;
+          for (std::int64_t i = 0; i < pool.kh; ++i)
+            for (std::int64_t j = 0; j < pool.kw; ++j) {
+              const std::int64_t ih = oh * pool.sh - pool.pt + i * pool.dh, iw = ow * pool.sw - pool.pl + j * pool.dw;
               if (ih >= 0 && ih < H && iw >= 0 && iw < W) window.push_back(ih * W + iw);
             }
           if (window.empty()) continue;
