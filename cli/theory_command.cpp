@@ -62,14 +62,15 @@ void add_bits_result(const TheoryOptions& opt, const Graph& g, const Precomputed
   auto loss = predict_loss_increase(pre.loss, noise);
   const double curvature = loss.total;
   std::optional<double> kinks;
-  if (!pre.labels->empty() && bits == kFloatBits) {
-    kinks = 0.0;  // no noise, no kink term: skip the pass
-  } else if (!pre.labels->empty()) {
-    const auto k = predict_kink_loss(g, g.values, *pre.x, *pre.labels, noise,
-                                     mode == Mode::Joint ? preds : predict(opt, g, pre, noise, Mode::Joint));
-    for (std::size_t L = 0; L < loss.per_layer.size(); ++L) loss.per_layer[L] += k.per_layer[L];
-    loss.total += k.total;
-    kinks = k.total;
+  if (!pre.labels->empty()) {
+    kinks = 0.0;
+    if (bits != kFloatBits) {  // fp32 has no noise, so no kink term: the pass is skipped
+      const auto k = predict_kink_loss(g, g.values, *pre.x, *pre.labels, noise,
+                                       mode == Mode::Joint ? preds : predict(opt, g, pre, noise, Mode::Joint));
+      for (std::size_t L = 0; L < loss.per_layer.size(); ++L) loss.per_layer[L] += k.per_layer[L];
+      loss.total += k.total;
+      kinks = k.total;
+    }
   }
   const auto layers = quant_layers(g);
   auto jl = nlohmann::json::array();
