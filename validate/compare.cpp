@@ -103,7 +103,8 @@ Validation compare_results(const json& predicted, const json& measured, const To
     const int bits = p["bits"].get<int>();
     const json& m = *std::find_if(mr.begin(), mr.end(), [&](const json& r) { return r["bits"] == bits; });
     const std::string where = " bits " + std::to_string(bits);
-    const json &pl = layers_of(p, pn + where), &ml = layers_of(m, mn + where);
+    const std::string p_where = pn + where, m_where = mn + where;  // named: GCC 13 -Wdangling-reference
+    const json &pl = layers_of(p, p_where), &ml = layers_of(m, m_where);
     if (pl.size() != ml.size())
       throw Error("validate: layer count differs at" + where + ": " + pn + " has " + std::to_string(pl.size()) + ", " +
                   mn + " has " + std::to_string(ml.size()));
