@@ -34,9 +34,13 @@ find_path(RANDOM123_INCLUDE_DIR Random123/philox.h REQUIRED)
 add_library(qreg_random123 INTERFACE)
 target_include_directories(qreg_random123 SYSTEM INTERFACE ${RANDOM123_INCLUDE_DIR})
 
-# gnuplot-iostream is a single header.
-find_path(GNUPLOT_IOSTREAM_INCLUDE_DIR gnuplot-iostream.h)
+# gnuplot is a run-time dependency of `qreg plot` (and of reproduce's figures): it is run as a
+# program, found on PATH (or QREG_GNUPLOT) when a figure is drawn. Say so early if it is missing.
 find_program(GNUPLOT_EXECUTABLE gnuplot)
+if(NOT GNUPLOT_EXECUTABLE)
+  message(STATUS "gnuplot not found: `qreg plot` and reproduce's figures need it at run time "
+                 "(scripts/setup-debian installs gnuplot-nox)")
+endif()
 
 if(QREG_BUILD_TESTS)
   find_package(GTest REQUIRED)

@@ -1,0 +1,406 @@
+// Figures from result documents (see figures.hpp). Each builder reads only documented fields of
+// its command's JSON (docs/plots.md), writes the numbers it plots into datablocks with 9
+// significant digits, and leaves styling to gnuplot's defaults plus a few fixed choices: grid,
+// log scale for variances, one colour per bit width (or layer) across panels.
+#include "plots/figures.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "validate/compare.hpp"
+
+namespace qreg::plots {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+/// A number for a datablock: 9 significant digits; NaN (gnuplot skips the point) when missing.
+std::string num(double v) {
+  if (!std::isfinite(v)) return "NaN";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+/// "$name << EOD" ... "EOD": rows of numbers.
+class Block {
+ public:
+  explicit Block(std::string name) : name_(std::move(name)) {}
+  void row(const std::vector<double>& values) {
+    for (std::size_t i = 0; i < values.size(); ++i) text_ << (i ? " " : "") << num(values[i]);
+    text_ << '\n';
+  }
+  std::string str() const { return "$" + name_ + " << EOD\n" + text_.str() + "EOD\n"; }
+  std::string ref() const { return "$" + name_; }
+
+ private:
+  std::string name_;
+  std::ostringstream text_;
+};
+
+double number(const json& j, const char* key, const fs::path& file) {
+  if (!j.contains(key) || !(j[key].is_number() || j[key].is_null()))
+    throw Error(file.string() + ": no number '" + key + "' where a figure needs it");
+  return j[key].is_null() ? std::nan("") : j[key].get<double>();
+}
+
+const json& array(const json& j, const char* key, const fs::path& file) {
+  if (!j.contains(key) || !j[key].is_array() || j[key].empty())
+    throw Error(file.string() + ": no '" + key + "' list where a figure needs it");
+  return j[key];
+}
+
+std::string text(const json& j, const char* key, const std::string& fallback = "") {
+  return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : fallback;
+}
+
+/// xtics ('label' 0, 'label' 1, ...).
+/// Integer epoch tics when there are few epochs (gnuplot would put tics at 1.5, 2.5, ...).
+std::string epoch_tics(std::size_t epochs) { return epochs <= 20 ? "set xtics 1\n" : "set xtics autofreq\n"; }
+
+/// The last two components of a path (a model's run folder and file name): titles stay short.
+std::string short_path(const std::string& path) {
+  const fs::path p(path);
+  return p.has_parent_path() ? (p.parent_path().filename() / p.filename()).string() : path;
+}
+
+std::string xtics(const std::vector<std::string>& labels) {
+  std::string s = "set xtics (";
+  for (std::size_t i = 0; i < labels.size(); ++i)
+    s += (i ? ", " : "") + gnuplot_quote(labels[i]) + " " + std::to_string(i);
+  return s + ")\n";
+}
+
+// ---- noise.json: SQNR and the variance ratio against the Δ²/12 model ---------------------------
+
+Figure noise_figure(const json& doc, const fs::path& file) {
+  Block b("noise");
+  for (const json& r : array(doc, "results", file)) {
+    const double var = number(r, "noise_var", file), model = number(r, "weight_noise_var", file);
+    const double sqnr = number(r, "sqnr_db", file);
+    // measured SQNR = 10·log10(P/var); the model's: 10·log10(P/(Δ²/12)) = measured + 10·log10(var/model)
+    const bool holds = r.contains("model_holds") && r["model_holds"].is_boolean() && r["model_holds"].get<bool>();
+    b.row({number(r, "bits", file), sqnr, sqnr + 10.0 * std::log10(var / model), number(r, "var_ratio", file),
+           number(r, "var_ratio_stderr", file), holds ? 1.0 : 0.0});
+  }
+  Figure f;
+  f.name = "noise";
+  f.title = "Quantization noise of " + text(doc, "dist", "?") + " weights (" + text(doc, "granularity", "tensor") +
+            " steps) against the U(-Δ/2, Δ/2) model";
+  std::ostringstream s;
+  s << b.str() << "set multiplot layout 1,2 title " << gnuplot_quote(f.title) << "\n"
+    << "set grid\nset xlabel 'bits'\nset key top left\n"
+    << "set ylabel 'SQNR (dB)'\n"
+    << "plot " << b.ref() << " using 1:3 with lines lw 2 title 'Δ²/12 model', " << b.ref()
+    << " using 1:2 with points pt 7 ps 1.3 title 'measured'\n"
+    << "set ylabel 'measured noise variance / (Δ²/12)'\nset key top right\n"
+    << "plot 1 with lines dt 2 lc rgb 'black' title 'model', " << b.ref()
+    << " using 1:4:(2*$5) with yerrorbars pt 7 title 'measured ± 2 SE', " << b.ref()
+    << " using 1:($6 > 0 ? 1/0 : $4) with points pt 6 ps 2.5 lw 2 lc rgb 'red' title 'model fails'\n"
+    << "unset multiplot\n";
+  f.script = s.str();
+  return f;
+}
+
+// ---- validation.json: predicted vs measured per layer ------------------------------------------
+
+Figure layer_noise_figure(const json& doc, const fs::path& file) {
+  struct Panel {
+    int bits = 0;
+    std::vector<const json*> rows;
+  };
+  std::vector<Panel> panels;
+  for (const json& c : array(doc, "comparisons", file)) {
+    if (text(c, "quantity") != "noise_var") continue;
+    const int bits = static_cast<int>(number(c, "bits", file));
+    if (panels.empty() || panels.back().bits != bits) panels.push_back({bits, {}});
+    panels.back().rows.push_back(&c);
+  }
+  if (panels.empty()) throw Error(file.string() + ": no noise_var comparisons to plot");
+  const std::string pred = text(doc, "predicted_method", "predicted"), meas = text(doc, "measured_method", "measured");
+  Figure f;
+  f.name = "layer_noise";
+  f.title = "Per-layer noise variance: " + pred + " against " + meas + " (" + short_path(text(doc, "model", "?")) + ")";
+  const std::size_t cols = std::min<std::size_t>(panels.size(), 3);
+  const std::size_t rows = (panels.size() + cols - 1) / cols;
+  std::ostringstream s;
+  for (std::size_t p = 0; p < panels.size(); ++p) {
+    Block b("bits" + std::to_string(panels[p].bits));
+    for (const json* c : panels[p].rows) {
+      const double m = number(*c, "measured", file);
+      const double lo = number(*c, "ci_low", file), hi = number(*c, "ci_high", file);
+      b.row({number(*c, "layer", file), number(*c, "predicted", file), m, std::isfinite(lo) ? lo : m,
+             std::isfinite(hi) ? hi : m, text(*c, "verdict") == "agree" ? 1.0 : 0.0});
+    }
+    s << b.str();
+  }
+  s << "set multiplot layout " << rows << "," << cols << " title " << gnuplot_quote(f.title) << "\n"
+    << "set grid\nset logscale y\nset format y '%.0e'\nset ylabel 'noise variance at the layer output'\n"
+    << "set key top left\nset offsets 0.5, 0.5, 0, 0\n";
+  for (const Panel& panel : panels) {
+    std::vector<std::string> names;
+    int agree = 0;
+    for (const json* c : panel.rows) {
+      names.push_back(text(*c, "name", "?"));
+      agree += text(*c, "verdict") == "agree";
+    }
+    const std::string ref = "$bits" + std::to_string(panel.bits);
+    s << xtics(names) << (names.size() > 4 ? "set xtics rotate by -30\n" : "set xtics norotate\n") << "set title "
+      << gnuplot_quote(std::to_string(panel.bits) + " bits: " + std::to_string(agree) + "/" +
+                       std::to_string(panel.rows.size()) + " agree")
+      << "\nplot " << ref << " using 1:3:4:5 with yerrorbars pt 7 lc 1 title " << gnuplot_quote(meas + " (95% CI)")
+      << ", " << ref << " using 1:2 with points pt 12 ps 2 lw 2 lc 2 title " << gnuplot_quote(pred) << ", " << ref
+      << " using 1:($6 > 0 ? 1/0 : $3) with points pt 6 ps 3 lw 2 lc rgb 'red' title 'disagree'\n";
+  }
+  s << "unset multiplot\n";
+  f.script = s.str();
+  return f;
+}
+
+// ---- train summary.json + the runs' metrics.json ------------------------------------------------
+
+struct Run {
+  int bits = 32;
+  std::string mode;
+  double final_gap = 0, final_acc = 0;
+  json metrics;
+};
+
+struct Group {  // runs of one (mode, bits) over seeds
+  std::string label;
+  std::vector<const Run*> runs;
+};
+
+std::vector<Run> load_runs(const json& doc, const fs::path& file) {
+  std::vector<Run> runs;
+  for (const json& r : array(doc, "runs", file)) {
+    if (text(r, "status") != "completed") continue;  // failed or interrupted: no final numbers
+    Run run;
+    run.bits = static_cast<int>(number(r, "bits", file));
+    run.mode = text(r, "mode", "qat");
+    run.final_gap = number(r, "final_gap", file);
+    run.final_acc = number(r, "final_val_accuracy", file);
+    const fs::path metrics = file.parent_path() / text(r, "run") / "metrics.json";
+    run.metrics = validate::read_json_file(metrics.string());
+    array(run.metrics, "epochs", metrics);
+    runs.push_back(std::move(run));
+  }
+  if (runs.empty()) throw Error(file.string() + ": no completed training run to plot");
+  return runs;
+}
+
+/// Groups by (mode, bits): FP32 first, then bits from high to low, modes in name order.
+std::vector<Group> group_runs(const std::vector<Run>& runs) {
+  std::set<std::string> modes;
+  for (const Run& r : runs)
+    if (r.bits < 32) modes.insert(r.mode);
+  std::map<std::pair<int, std::string>, Group> groups;  // key: (−bits, mode)
+  for (const Run& r : runs) {
+    Group& g = groups[{-r.bits, r.bits < 32 ? r.mode : "fp32"}];
+    if (g.label.empty())
+      g.label = r.bits >= 32 ? "fp32" : std::to_string(r.bits) + "-bit" + (modes.size() > 1 ? " " + r.mode : "");
+    g.runs.push_back(&r);
+  }
+  std::vector<Group> out;
+  for (auto& [key, g] : groups) out.push_back(std::move(g));
+  return out;
+}
+
+/// Epochs every run of the group has.
+std::size_t common_epochs(const Group& g) {
+  std::size_t n = SIZE_MAX;
+  for (const Run* r : g.runs) n = std::min(n, r->metrics["epochs"].size());
+  return n;
+}
+
+double epoch_mean(const Group& g, std::size_t e, const char* key, const fs::path& file) {
+  std::vector<double> xs;
+  for (const Run* r : g.runs) xs.push_back(number(r->metrics["epochs"][e], key, file));
+  return mean_se(xs).mean;
+}
+
+Figure training_figure(const json& doc, const fs::path& file, const std::vector<Group>& groups) {
+  const std::string model = text(doc, "model", "model");
+  const json& info = groups.front().runs.front()->metrics.value("run", json::object());
+  std::set<double> seeds;
+  for (const json& r : doc["runs"])
+    if (r.contains("seed") && r["seed"].is_number()) seeds.insert(r["seed"].get<double>());
+  Figure f;
+  f.name = "training_" + model;
+  std::ostringstream title;
+  title << "Training " << model << " on " << text(info, "data", "?");
+  if (info.contains("train_samples")) title << " (" << info["train_samples"].get<double>() << " samples)";
+  title << ", " << seeds.size() << (seeds.size() == 1 ? " seed" : " seeds") << "; mean ± SE over seeds";
+  f.title = title.str();
+  std::ostringstream s;
+  Block finals("finals");      // group index, gap mean, gap SE, accuracy mean (%), accuracy SE (%)
+  Block seeds_block("seeds");  // group index, gap, accuracy (%) per run
+  std::vector<std::string> labels;
+  for (std::size_t gi = 0; gi < groups.size(); ++gi) {
+    const Group& g = groups[gi];
+    labels.push_back(g.label);
+    Block curve("g" + std::to_string(gi));  // epoch, train loss, val loss, gap
+    for (std::size_t e = 0; e < common_epochs(g); ++e)
+      curve.row({epoch_mean(g, e, "epoch", file), epoch_mean(g, e, "train_loss", file),
+                 epoch_mean(g, e, "val_loss", file), epoch_mean(g, e, "gap", file)});
+    s << curve.str();
+    std::vector<double> gaps, accs;
+    for (const Run* r : g.runs) {
+      gaps.push_back(r->final_gap);
+      accs.push_back(100.0 * r->final_acc);
+      seeds_block.row({static_cast<double>(gi), r->final_gap, 100.0 * r->final_acc});
+    }
+    const MeanSe gap = mean_se(gaps), acc = mean_se(accs);
+    finals.row({static_cast<double>(gi), gap.mean, gap.se, acc.mean, acc.se});
+  }
+  s << finals.str() << seeds_block.str();
+  std::size_t epochs = 0;
+  for (const Group& g : groups) epochs = std::max(epochs, common_epochs(g));
+  s << "set multiplot layout 2,2 title " << gnuplot_quote(f.title) << "\nset grid\nset key outside right\n"
+    << "set xlabel 'epoch'\n"
+    << epoch_tics(epochs) << "set ylabel 'cross-entropy (solid: validation, dashed: training)'\nplot ";
+  for (std::size_t gi = 0; gi < groups.size(); ++gi)
+    s << (gi ? ", " : "") << "$g" << gi << " using 1:3 with linespoints pt 7 lc " << gi + 1 << " title "
+      << gnuplot_quote(groups[gi].label) << ", $g" << gi << " using 1:2 with lines dt 2 lc " << gi + 1 << " notitle";
+  s << "\nset ylabel 'generalization gap (validation - training loss)'\nplot ";
+  for (std::size_t gi = 0; gi < groups.size(); ++gi)
+    s << (gi ? ", " : "") << "$g" << gi << " using 1:4 with linespoints pt 7 lc " << gi + 1 << " title "
+      << gnuplot_quote(groups[gi].label);
+  s << "\nset key top right inside\nset xlabel 'training'\n"
+    << xtics(labels) << "set offsets 0.5, 0.5, 0, 0\n"
+    << "set ylabel 'final generalization gap (nats)'\n"
+    << "plot $finals using 1:2:3 with yerrorbars pt 7 ps 1.5 lc 1 title 'mean ± SE', "
+    << "$seeds using 1:2 with points pt 1 lc 8 title 'each seed'\n"
+    << "set ylabel 'final validation accuracy (%)'\n"
+    << "plot $finals using 1:4:5 with yerrorbars pt 7 ps 1.5 lc 1 title 'mean ± SE', "
+    << "$seeds using 1:3 with points pt 1 lc 8 title 'each seed'\nunset multiplot\n";
+  f.script = s.str();
+  return f;
+}
+
+/// Per-layer noise during training, measured and (when the run predicted it) predicted; one
+/// panel per quantized group. None when no run measured noise (FP32 only).
+std::vector<Figure> training_noise_figure(const json& doc, const fs::path& file, const std::vector<Group>& groups) {
+  std::vector<const Group*> noisy;
+  for (const Group& g : groups)
+    if (g.runs.front()->bits < 32 && !g.runs.front()->metrics["epochs"][0].value("layers", json::array()).empty())
+      noisy.push_back(&g);
+  if (noisy.empty()) return {};
+  const std::string model = text(doc, "model", "model");
+  Figure f;
+  f.name = "training_noise_" + model;
+  f.title = "Noise at each layer during training of " + model +
+            ": quantized forward vs float forward (points), first-order prediction (lines)";
+  std::ostringstream s;
+  std::vector<std::string> layer_names;
+  for (std::size_t p = 0; p < noisy.size(); ++p) {
+    const Group& g = *noisy[p];
+    const json& first = g.runs.front()->metrics["epochs"][0]["layers"];
+    for (std::size_t l = 0; l < first.size(); ++l) {
+      if (p == 0) layer_names.push_back(text(first[l], "name", "layer " + std::to_string(l)));
+      Block b("p" + std::to_string(p) + "l" + std::to_string(l));  // epoch, measured, predicted
+      for (std::size_t e = 0; e < common_epochs(g); ++e) {
+        std::vector<double> meas, pred;
+        for (const Run* r : g.runs) {
+          const json& ep = r->metrics["epochs"][e];
+          const json& layers = array(ep, "layers", file);
+          if (l >= layers.size()) throw Error(file.string() + ": runs of " + g.label + " differ in their layers");
+          meas.push_back(number(layers[l], "noise_var", file));
+          pred.push_back(layers[l].contains("predicted_noise_var") ? number(layers[l], "predicted_noise_var", file)
+                                                                   : std::nan(""));
+        }
+        b.row({number(g.runs.front()->metrics["epochs"][e], "epoch", file), mean_se(meas).mean, mean_se(pred).mean});
+      }
+      s << b.str();
+    }
+  }
+  const std::size_t cols = std::min<std::size_t>(noisy.size(), 3);
+  s << "set multiplot layout " << (noisy.size() + cols - 1) / cols << "," << cols << " title " << gnuplot_quote(f.title)
+    << "\nset grid\nset logscale y\nset format y '%.0e'\nset xlabel 'epoch'\n"
+    << epoch_tics(common_epochs(*noisy.front())) << "set ylabel 'noise variance at the layer output'\n"
+    << "set key top left inside opaque\n";
+  for (std::size_t p = 0; p < noisy.size(); ++p) {
+    s << "set title " << gnuplot_quote(noisy[p]->label) << "\nplot ";
+    for (std::size_t l = 0; l < layer_names.size(); ++l) {
+      const std::string ref = "$p" + std::to_string(p) + "l" + std::to_string(l);
+      s << (l ? ", " : "") << ref << " using 1:2 with points pt 7 lc " << l + 1 << " title "
+        << gnuplot_quote(layer_names[l]) << ", " << ref << " using 1:3 with lines lw 2 lc " << l + 1 << " notitle";
+    }
+    s << "\n";
+  }
+  s << "unset multiplot\n";
+  f.script = s.str();
+  return {f};
+}
+
+bool is_train_summary(const json& doc) {
+  return text(doc, "command") == "train" && doc.contains("runs") && doc["runs"].is_array();
+}
+
+}  // namespace
+
+std::string gnuplot_quote(const std::string& s) {
+  std::string q = "'";
+  for (const char ch : s) q += ch == '\'' ? std::string("''") : std::string(1, ch);
+  return q + "'";
+}
+
+MeanSe mean_se(const std::vector<double>& xs) {
+  QREG_ASSERT(!xs.empty(), "mean_se of nothing");
+  const double n = static_cast<double>(xs.size());
+  double mean = 0;
+  for (const double x : xs) mean += x;
+  mean /= n;
+  if (xs.size() < 2) return {mean, 0.0};
+  double ss = 0;
+  for (const double x : xs) ss += (x - mean) * (x - mean);
+  return {mean, std::sqrt(ss / (n - 1) / n)};
+}
+
+std::vector<Figure> figures_for(const json& doc, const fs::path& file) {
+  if (!doc.is_object() || text(doc, "tool") != "qreg") return {};
+  const std::string command = text(doc, "command");
+  std::vector<Figure> out;
+  if (command == "noise") {
+    out.push_back(noise_figure(doc, file));
+  } else if (command == "validate") {
+    out.push_back(layer_noise_figure(doc, file));
+  } else if (is_train_summary(doc)) {
+    const std::vector<Run> runs = load_runs(doc, file);
+    const std::vector<Group> groups = group_runs(runs);
+    out.push_back(training_figure(doc, file, groups));
+    for (Figure& f : training_noise_figure(doc, file, groups)) out.push_back(std::move(f));
+  }
+  for (Figure& f : out) f.source = file.string();
+  return out;
+}
+
+std::vector<Figure> collect_figures(const fs::path& in) {
+  std::error_code ec;
+  if (!fs::exists(in, ec)) throw Error("plot: '" + in.string() + "' does not exist");
+  std::vector<fs::path> files;
+  if (fs::is_directory(in)) {
+    for (const auto& entry : fs::recursive_directory_iterator(in))
+      if (entry.is_regular_file() && entry.path().extension() == ".json") files.push_back(entry.path());
+    std::sort(files.begin(), files.end());
+  } else {
+    files.push_back(in);
+  }
+  std::vector<Figure> figures;
+  std::map<std::string, int> used;
+  for (const fs::path& file : files)
+    for (Figure& f : figures_for(validate::read_json_file(file.string()), file)) {
+      const int n = ++used[f.name];
+      if (n > 1) f.name += "_" + std::to_string(n);
+      figures.push_back(std::move(f));
+    }
+  return figures;
+}
+
+}  // namespace qreg::plots

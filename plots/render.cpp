@@ -1,0 +1,171 @@
+// Drawing a figure with gnuplot (see render.hpp). DESIGN.md names gnuplot-iostream; we run the
+// gnuplot program on the written script instead (docs/plots.md): the script is a kept result
+// that redraws the figure by itself, and running gnuplot as a child process gives its exit
+// status and error text, which gnuplot-iostream's pipe drops (its destructor's pclose status is
+// not reported), so a failed figure is an error here, not a missing file noticed later.
+#include "plots/render.hpp"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+#include <vector>
+
+#include "core/atomic_file.hpp"
+#include "core/error.hpp"
+#include "core/version.hpp"
+
+extern char** environ;
+
+namespace qreg::plots {
+namespace fs = std::filesystem;
+
+ImageFormat parse_image_format(const std::string& name) {
+  if (name == "png") return ImageFormat::Png;
+  if (name == "svg") return ImageFormat::Svg;
+  if (name == "pdf") return ImageFormat::Pdf;
+  throw UsageError("plot: unknown image format '" + name + "' (use png, svg or pdf)");
+}
+
+std::string extension(ImageFormat format) {
+  switch (format) {
+    case ImageFormat::Png:
+      return "png";
+    case ImageFormat::Svg:
+      return "svg";
+    case ImageFormat::Pdf:
+      return "pdf";
+  }
+  return "png";
+}
+
+namespace {
+
+std::string terminal(const RenderOptions& opt) {
+  const std::string size = std::to_string(opt.width) + "," + std::to_string(opt.height);
+  switch (opt.format) {
+    case ImageFormat::Svg:
+      return "svg size " + size + " dynamic font 'sans,11' noenhanced background rgb 'white'";
+    case ImageFormat::Pdf:
+      return "pdfcairo size " + std::to_string(opt.width / 100.0) + "in," + std::to_string(opt.height / 100.0) +
+             "in font 'sans,8' noenhanced";
+    case ImageFormat::Png:
+      break;
+  }
+  return "pngcairo size " + size + " font 'sans,10' noenhanced";
+}
+
+std::string gnuplot_program(const RenderOptions& opt) {
+  if (!opt.gnuplot.empty()) return opt.gnuplot;
+  const char* env = std::getenv("QREG_GNUPLOT");
+  return env && *env ? env : "gnuplot";
+}
+
+struct ChildResult {
+  int status = -1;  // exit status, or -1 when it did not exit normally
+  std::string err;  // its standard error
+};
+
+/// Runs argv[0] (looked up on PATH) with stdout discarded and stderr captured. Throws Error when
+/// it cannot be started.
+ChildResult run_child(const std::vector<std::string>& args) {
+  std::array<int, 2> pipe_fds{};
+  if (pipe(pipe_fds.data()) != 0) throw Error(std::string("plot: pipe: ") + std::strerror(errno));
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
+  posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
+  posix_spawn_file_actions_addclose(&actions, pipe_fds[1]);
+  std::vector<char*> argv;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  const int rc = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(pipe_fds[1]);
+  if (rc != 0) {
+    close(pipe_fds[0]);
+    throw Error("plot: cannot run '" + args[0] + "' (" + std::strerror(rc) +
+                "): install gnuplot (scripts/setup-debian installs gnuplot-nox) or set QREG_GNUPLOT");
+  }
+  ChildResult r;
+  std::array<char, 4096> buf{};
+  for (ssize_t n; (n = read(pipe_fds[0], buf.data(), buf.size())) != 0;) {
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    r.err.append(buf.data(), static_cast<std::size_t>(n));
+  }
+  close(pipe_fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+/// gnuplot's error: the line naming the problem (it prints the offending command, a caret line,
+/// then "NAME.gp", line N: message), else its first line.
+std::string first_error(const std::string& err) {
+  std::istringstream in(err);
+  std::string line, first;
+  while (std::getline(in, line)) {
+    if (line.find_first_not_of(" \t^") == std::string::npos) continue;
+    if (first.empty()) first = line;
+    if (line.find("line ") != std::string::npos && line.find(':') != std::string::npos) return line;
+  }
+  return first.empty() ? "no message" : first;
+}
+
+}  // namespace
+
+std::string script_for(const Figure& f, const RenderOptions& opt) {
+  const BuildInfo& b = build_info();
+  const std::string image = f.name + "." + extension(opt.format);
+  std::ostringstream s;
+  s << "# " << f.title << "\n"
+    << "# drawn by qreg " << b.version << " (" << b.commit << ") from " << f.source << "\n"
+    << "# redraw: gnuplot " << f.name << ".gp  (in this folder; writes " << image << ")\n"
+    << "if (!exists('qreg_output')) qreg_output = " << gnuplot_quote(image) << "\n"
+    << "set terminal " << terminal(opt) << "\n"
+    << "set output qreg_output\n"
+    << f.script << "unset output\n";
+  return s.str();
+}
+
+fs::path render(const Figure& f, const RenderOptions& opt, const fs::path& out_dir) {
+  if (opt.width < 200 || opt.height < 150 || opt.width > 20000 || opt.height > 20000)
+    throw UsageError("plot: image size " + std::to_string(opt.width) + "x" + std::to_string(opt.height) +
+                     " is out of range (200x150 to 20000x20000)");
+  const fs::path script = out_dir / (f.name + ".gp");
+  const fs::path image = out_dir / (f.name + "." + extension(opt.format));
+  write_file_atomic(script, script_for(f, opt));
+  const fs::path tmp = out_dir / ("." + image.filename().string() + ".tmp" + std::to_string(getpid()));
+  const std::string program = gnuplot_program(opt);
+  ChildResult r;
+  try {
+    r = run_child({program, "-e", "qreg_output = " + gnuplot_quote(tmp.string()), script.string()});
+  } catch (...) {
+    fs::remove(tmp);
+    throw;
+  }
+  std::error_code ec;
+  if (r.status != 0 || !fs::exists(tmp, ec) || fs::file_size(tmp, ec) == 0) {
+    fs::remove(tmp, ec);
+    throw Error("plot: " + program + " failed on " + script.string() +
+                (r.status == 127 ? " (not found: install gnuplot-nox or set QREG_GNUPLOT)" : "") + ": " +
+                first_error(r.err));
+  }
+  fs::rename(tmp, image);
+  return image;
+}
+
+}  // namespace qreg::plots

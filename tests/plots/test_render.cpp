@@ -1,0 +1,103 @@
+// Tests of drawing with gnuplot (a declared dependency: scripts/setup-debian installs gnuplot-nox).
+// A PNG's size is read from its IHDR chunk (bytes 16-23, big-endian width and height, PNG spec);
+// the kept script must redraw the figure on its own; a failing gnuplot or a missing program is an
+// error that leaves no image behind.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "core/error.hpp"
+#include "plots/render.hpp"
+#include "tests/plots/plots_test_util.hpp"
+
+namespace {
+
+using test::slurp;
+using test::test_dir;
+namespace fs = std::filesystem;
+using qreg::plots::Figure;
+using qreg::plots::ImageFormat;
+using qreg::plots::RenderOptions;
+
+std::uint32_t be32(const std::string& s, std::size_t at) {
+  std::uint32_t v = 0;
+  for (std::size_t i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(s[at + i]);
+  return v;
+}
+
+Figure figure(const std::string& body) { return {"fig", "A test figure", "test.json", body}; }
+
+const char* kBody = "$d << EOD\n1 2\n2 4\n3 8\nEOD\nset logscale y\nplot $d using 1:2 with linespoints title 'x'\n";
+
+TEST(Render, PngHasTheRequestedSizeAndTheScriptRedrawsIt) {
+  const fs::path dir = test_dir();
+  RenderOptions opt;
+  opt.width = 640;
+  opt.height = 480;
+  const fs::path image = qreg::plots::render(figure(kBody), opt, dir);
+  EXPECT_EQ(image, dir / "fig.png");
+  const std::string png = slurp(image);
+  ASSERT_GT(png.size(), 24u);
+  EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+  EXPECT_EQ(png.substr(12, 4), "IHDR");
+  EXPECT_EQ(be32(png, 16), 640u);
+  EXPECT_EQ(be32(png, 20), 480u);
+  const std::string script = slurp(dir / "fig.gp");
+  EXPECT_NE(script.find("# A test figure"), std::string::npos) << script;
+  EXPECT_NE(script.find(kBody), std::string::npos) << script;
+  for (const auto& e : fs::directory_iterator(dir))  // no temporary left
+    EXPECT_TRUE(e.path().filename() == "fig.png" || e.path().filename() == "fig.gp") << e.path();
+
+  // The script alone redraws the image, in its folder (what its header promises).
+  fs::remove(image);
+  const std::string cmd = "cd '" + dir.string() + "' && gnuplot fig.gp";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  EXPECT_EQ(be32(slurp(image), 16), 640u);
+}
+
+TEST(Render, SvgAndPdf) {
+  const fs::path dir = test_dir();
+  RenderOptions opt;
+  opt.format = ImageFormat::Svg;
+  EXPECT_NE(slurp(qreg::plots::render(figure(kBody), opt, dir)).find("<svg"), std::string::npos);
+  opt.format = ImageFormat::Pdf;
+  EXPECT_EQ(slurp(qreg::plots::render(figure(kBody), opt, dir)).substr(0, 5), "%PDF-");
+  EXPECT_EQ(qreg::plots::parse_image_format("svg"), ImageFormat::Svg);
+  EXPECT_THROW(qreg::plots::parse_image_format("gif"), qreg::UsageError);
+}
+
+TEST(Render, GnuplotErrorIsReportedAndLeavesNoImage) {
+  const fs::path dir = test_dir();
+  try {
+    qreg::plots::render(figure("plot $nothing using 1:2\n"), RenderOptions{}, dir);
+    FAIL() << "expected an error";
+  } catch (const qreg::Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("failed on"), std::string::npos) << what;
+    EXPECT_NE(what.find("fig.gp"), std::string::npos) << what;
+  }
+  for (const auto& e : fs::directory_iterator(dir)) EXPECT_NE(e.path().extension(), ".png") << e.path();
+}
+
+TEST(Render, MissingGnuplotIsAnErrorNamingIt) {
+  const fs::path dir = test_dir();
+  RenderOptions opt;
+  opt.gnuplot = "/nonexistent/gnuplot";
+  try {
+    qreg::plots::render(figure(kBody), opt, dir);
+    FAIL() << "expected an error";
+  } catch (const qreg::Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("/nonexistent/gnuplot"), std::string::npos) << what;
+    EXPECT_NE(what.find("gnuplot-nox"), std::string::npos) << what;
+  }
+  EXPECT_FALSE(fs::exists(dir / "fig.png"));
+  opt.gnuplot.clear();
+  opt.width = 10;
+  EXPECT_THROW(qreg::plots::render(figure(kBody), opt, dir), qreg::UsageError);
+}
+
+}  // namespace
