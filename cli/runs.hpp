@@ -76,6 +76,14 @@ struct ValidateOptions {
   bool no_loss = false;
 };
 
+struct PlotOptions {
+  CommonOptions common;  // format: of the list of figures written (stdout)
+  std::string in;        // a result file or a folder searched recursively
+  std::string out;       // folder for NAME.gp and NAME.<image>
+  std::string image = "png";
+  std::string size = "1200x800";
+};
+
 /// Each returns the command's exit status (validate: 1 when a comparison disagrees) and throws
 /// Error / UsageError on bad input, as on the command line.
 int run_noise(const NoiseOptions& opt, Output& io);
@@ -83,5 +91,6 @@ int run_train(const TrainOptions& opt, Output& io);
 int run_theory(const TheoryOptions& opt, Output& io);
 int run_simulate(const SimulateOptions& opt, Output& io);
 int run_validate(const ValidateOptions& opt, Output& io);
+int run_plot(const PlotOptions& opt, Output& io);
 
 }  // namespace qreg::cli
