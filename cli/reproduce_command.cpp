@@ -1,6 +1,7 @@
 // `qreg reproduce`: the whole study in-process. It calls the commands' run functions (cli/runs.hpp)
-// in order (noise, train, theory, simulate, validate), writes every result file under --out and
-// derives a verdict per claim C1–C5 from those files (cli/claims.hpp). --quick is one seed of a
+// in order (noise, train, theory, simulate, validate), writes every result file under --out,
+// derives a verdict per claim C1–C5 from those files (cli/claims.hpp) and draws the figures
+// (qreg plot) into --out/figures. --quick is one seed of a
 // small MLP sweep; the full study trains MLP and CNN with three seeds on all of Fashion-MNIST.
 #include <algorithm>
 #include <chrono>
@@ -70,11 +71,13 @@ nlohmann::json read_json(const fs::path& p) {
   return nlohmann::json::parse(is);
 }
 
+constexpr int kSteps = 6;
+
 class Steps {
  public:
   explicit Steps(std::ostream& err) : err_(err), start_(std::chrono::steady_clock::now()) {}
   void begin(int i, const std::string& what) {
-    err_ << "reproduce: [" << i << "/5] " << what << " (" << elapsed() << " s)\n" << std::flush;
+    err_ << "reproduce: [" << i << "/" << kSteps << "] " << what << " (" << elapsed() << " s)\n" << std::flush;
   }
   long elapsed() const {
     return static_cast<long>(
@@ -188,9 +191,17 @@ int run_reproduce(const ReproduceOptions& opt, Output& io) {
         "# one seed: C3-C5 need several seeds to separate the effect from seed noise "
         "(inconclusive here); run without --quick for 3 seeds");
   claims.notes.push_back("# results in " + opt.out + ": noise.json, train/<model>/, theory.json, simulate.json, " +
-                         "validation.json/.txt, claims.json; figures come with `qreg plot` (not built yet)");
-  claims.notes.push_back("# finished in " + std::to_string(steps.elapsed()) + " s");
+                         "validation.json/.txt, claims.json, figures/ (redraw: qreg plot --in " + opt.out +
+                         " --out DIR)");
   write_report_file(claims, Format::Json, (dir / "claims.json").string());
+
+  steps.begin(6, "figures: qreg plot of the files above -> figures/*.png (+ the .gp scripts that redraw them)");
+  PlotOptions plot;
+  plot.in = dir.string();
+  plot.out = (dir / "figures").string();
+  Output quiet{sink, sink, false};
+  run_plot(plot, quiet);
+  claims.notes.push_back("# finished in " + std::to_string(steps.elapsed()) + " s");
   write_report(claims, Format::Table, io.out);
   return 0;
 }

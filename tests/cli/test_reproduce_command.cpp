@@ -65,8 +65,12 @@ TEST(ReproduceCommand, TinyStudyWritesEveryFileAndFiveClaims) {
        {"noise.json", "train/mlp/summary.json", "train/mlp/mlp_fp32_s1/model.onnx", "train/mlp/mlp_b2_s1/metrics.csv",
         "theory.json", "simulate.json", "validation.json", "validation.txt", "claims.json"})
     EXPECT_TRUE(fs::exists(dir / f)) << f;
-  for (int step = 1; step <= 5; ++step)
-    EXPECT_NE(r.err.find("reproduce: [" + std::to_string(step) + "/5]"), std::string::npos) << r.err;
+  for (int step = 1; step <= 6; ++step)
+    EXPECT_NE(r.err.find("reproduce: [" + std::to_string(step) + "/6]"), std::string::npos) << r.err;
+  for (const char* f : {"noise", "layer_noise", "training_mlp", "training_noise_mlp"}) {
+    EXPECT_GT(fs::file_size(dir / "figures" / (std::string(f) + ".png")), 0u) << f;
+    EXPECT_TRUE(fs::exists(dir / "figures" / (std::string(f) + ".gp"))) << f;
+  }
   const json claims = read_json(dir / "claims.json");
   ASSERT_EQ(claims.at("claims").size(), 5u);
   const char* ids[] = {"C1", "C2", "C3", "C4", "C5"};
@@ -81,7 +85,7 @@ TEST(ReproduceCommand, TinyStudyWritesEveryFileAndFiveClaims) {
     }
   }
   EXPECT_NE(r.out.find("C5"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("qreg plot"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("figures/"), std::string::npos) << r.out;
 
   // A rerun into the same folder skips the finished training runs and gives the same claims.
   const CliRun again = run(tiny(dir, "1"));
