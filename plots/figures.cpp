@@ -60,9 +60,12 @@ std::string text(const json& j, const char* key, const std::string& fallback = "
   return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : fallback;
 }
 
-/// xtics ('label' 0, 'label' 1, ...).
 /// Integer epoch tics when there are few epochs (gnuplot would put tics at 1.5, 2.5, ...).
-std::string epoch_tics(std::size_t epochs) { return epochs <= 20 ? "set xtics 1\n" : "set xtics autofreq\n"; }
+/// Points at the first and last epoch stay off the frame.
+std::string epoch_tics(std::size_t epochs) {
+  return std::string(epochs <= 20 ? "set xtics 1\n" : "set xtics autofreq\n") +
+         "set offsets graph 0.03, graph 0.03, graph 0.03, graph 0.03\n";
+}
 
 /// The last two components of a path (a model's run folder and file name): titles stay short.
 std::string short_path(const std::string& path) {
@@ -70,6 +73,7 @@ std::string short_path(const std::string& path) {
   return p.has_parent_path() ? (p.parent_path().filename() / p.filename()).string() : path;
 }
 
+/// xtics ('label' 0, 'label' 1, ...).
 std::string xtics(const std::vector<std::string>& labels) {
   std::string s = "set xtics (";
   for (std::size_t i = 0; i < labels.size(); ++i)
@@ -142,7 +146,7 @@ Figure layer_noise_figure(const json& doc, const fs::path& file) {
   }
   s << "set multiplot layout " << rows << "," << cols << " title " << gnuplot_quote(f.title) << "\n"
     << "set grid\nset logscale y\nset format y '%.0e'\nset ylabel 'noise variance at the layer output'\n"
-    << "set key top left\nset offsets 0.5, 0.5, 0, 0\n";
+    << "set key top left\nset offsets 0.5, 0.5, graph 0.05, graph 0.05\n";
   for (const Panel& panel : panels) {
     std::vector<std::string> names;
     int agree = 0;
@@ -273,7 +277,7 @@ Figure training_figure(const json& doc, const fs::path& file, const std::vector<
     s << (gi ? ", " : "") << "$g" << gi << " using 1:4 with linespoints pt 7 lc " << gi + 1 << " title "
       << gnuplot_quote(groups[gi].label);
   s << "\nset key top right inside\nset xlabel 'training'\n"
-    << xtics(labels) << "set offsets 0.5, 0.5, 0, 0\n"
+    << xtics(labels) << "set offsets 0.5, 0.5, graph 0.05, graph 0.05\n"
     << "set ylabel 'final generalization gap (nats)'\n"
     << "plot $finals using 1:2:3 with yerrorbars pt 7 ps 1.5 lc 1 title 'mean ± SE', "
     << "$seeds using 1:2 with points pt 1 lc 8 title 'each seed'\n"
@@ -298,12 +302,12 @@ std::vector<Figure> training_noise_figure(const json& doc, const fs::path& file,
   f.title = "Noise at each layer during training of " + model +
             ": quantized forward vs float forward (points), first-order prediction (lines)";
   std::ostringstream s;
-  std::vector<std::string> layer_names;
+  std::vector<std::vector<std::string>> layer_names(noisy.size());  // per panel
   for (std::size_t p = 0; p < noisy.size(); ++p) {
     const Group& g = *noisy[p];
     const json& first = g.runs.front()->metrics["epochs"][0]["layers"];
     for (std::size_t l = 0; l < first.size(); ++l) {
-      if (p == 0) layer_names.push_back(text(first[l], "name", "layer " + std::to_string(l)));
+      layer_names[p].push_back(text(first[l], "name", "layer " + std::to_string(l)));
       Block b("p" + std::to_string(p) + "l" + std::to_string(l));  // epoch, measured, predicted
       for (std::size_t e = 0; e < common_epochs(g); ++e) {
         std::vector<double> meas, pred;
@@ -327,10 +331,10 @@ std::vector<Figure> training_noise_figure(const json& doc, const fs::path& file,
     << "set key top left inside opaque\n";
   for (std::size_t p = 0; p < noisy.size(); ++p) {
     s << "set title " << gnuplot_quote(noisy[p]->label) << "\nplot ";
-    for (std::size_t l = 0; l < layer_names.size(); ++l) {
+    for (std::size_t l = 0; l < layer_names[p].size(); ++l) {
       const std::string ref = "$p" + std::to_string(p) + "l" + std::to_string(l);
       s << (l ? ", " : "") << ref << " using 1:2 with points pt 7 lc " << l + 1 << " title "
-        << gnuplot_quote(layer_names[l]) << ", " << ref << " using 1:3 with lines lw 2 lc " << l + 1 << " notitle";
+        << gnuplot_quote(layer_names[p][l]) << ", " << ref << " using 1:3 with lines lw 2 lc " << l + 1 << " notitle";
     }
     s << "\n";
   }
