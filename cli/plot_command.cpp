@@ -39,7 +39,7 @@ int run_plot(const PlotOptions& opt, Output& io) {
   const std::vector<plots::Figure> figures = plots::collect_figures(opt.in);
   if (figures.empty())
     throw Error("plot: no figure to draw from '" + opt.in +
-                "': it holds no result of qreg noise, validate or train (--out of train: summary.json)");
+                "': it holds no result of qreg noise, theory, simulate, validate or train (summary.json)");
   const fs::path out(opt.out);
   std::error_code ec;
   if (fs::exists(out, ec) && !fs::is_directory(out, ec))
@@ -77,6 +77,8 @@ void add_plot_command(CLI::App& app, Action& action) {
   cmd->footer(
       "Figures (each NAME.<image> with NAME.gp, the gnuplot script that redraws it: `gnuplot NAME.gp`):\n"
       "  noise                  from qreg noise: SQNR vs bits against the delta^2/12 model, and where it fails\n"
+      "  layers_<method>        from qreg theory or simulate: noise variance and SQNR through the layers,\n"
+      "                         one curve per bit width (simulate: with its 95% CI)\n"
       "  layer_noise            from qreg validate: predicted vs measured noise per layer and bit width\n"
       "  training_<model>       from qreg train --out (summary.json + runs): loss and generalization gap\n"
       "                         per epoch, final gap and accuracy per bit width, mean +- SE over seeds\n"

@@ -112,6 +112,56 @@ Figure noise_figure(const json& doc, const fs::path& file) {
   return f;
 }
 
+// ---- theory.json / simulate.json: noise through the layers, one curve per bit width -------------
+
+Figure layers_figure(const json& doc, const fs::path& file) {
+  const json& results = array(doc, "results", file);
+  const std::string method = text(doc, "method", text(doc, "command"));
+  std::vector<std::string> names;
+  for (const json& l : array(results[0], "layers", file)) names.push_back(text(l, "name", "?"));
+  std::ostringstream s;
+  std::vector<int> bits;
+  for (const json& r : results) {
+    bits.push_back(static_cast<int>(number(r, "bits", file)));
+    Block b("bits" + std::to_string(bits.back()));  // layer, var, var low, var high, SQNR, SQNR low, SQNR high
+    const json& layers = array(r, "layers", file);
+    if (layers.size() != names.size()) throw Error(file.string() + ": bit widths differ in their layers");
+    for (const json& l : layers) {
+      const double v = number(l, "noise_var", file), sqnr = number(l, "sqnr_db", file);
+      // The interval: simulate's CI; else ±1.96 SE where a prediction has one (Hutchinson probes); else none.
+      double lo = v, hi = v;
+      if (l.contains("ci_low") && l.contains("ci_high")) {
+        lo = number(l, "ci_low", file), hi = number(l, "ci_high", file);
+      } else if (l.contains("stderr") && l["stderr"].is_number()) {
+        lo = v - 1.96 * l["stderr"].get<double>(), hi = v + 1.96 * l["stderr"].get<double>();
+      }
+      // SQNR = 10·log10(P/v): the variance's interval maps to [SQNR − 10·log10(hi/v), SQNR + 10·log10(v/lo)].
+      b.row({number(l, "index", file), v, lo, hi, sqnr, sqnr - 10.0 * std::log10(hi / v),
+             lo > 0 ? sqnr + 10.0 * std::log10(v / lo) : std::nan("")});
+    }
+    s << b.str();
+  }
+  Figure f;
+  f.name = "layers_" + method;
+  f.title = "Noise through the layers, " + method + ": " + short_path(text(doc, "model", "?")) + " on " +
+            text(doc, "data", "?") + ", " + text(doc, "granularity", "tensor") + " steps, " +
+            text(doc, "mode", "joint") + " noise";
+  s << "set multiplot layout 1,2 title " << gnuplot_quote(f.title) << "\nset grid\n"
+    << xtics(names) << (names.size() > 6 ? "set xtics rotate by -30\n" : "")
+    << "set offsets 0.3, 0.3, graph 0.05, graph 0.05\nset key below horizontal\nset xlabel 'layer (graph order)'\n"
+    << "set logscale y\nset format y '%.0e'\nset ylabel 'noise variance at the layer output'\nplot ";
+  for (std::size_t i = 0; i < bits.size(); ++i)
+    s << (i ? ", " : "") << "$bits" << bits[i] << " using 1:2:3:4 with yerrorlines pt 7 lc " << i + 1 << " title "
+      << gnuplot_quote(std::to_string(bits[i]) + " bits");
+  s << "\nunset logscale y\nset format y '%g'\nset ylabel 'SQNR at the layer output (dB)'\nplot ";
+  for (std::size_t i = 0; i < bits.size(); ++i)
+    s << (i ? ", " : "") << "$bits" << bits[i] << " using 1:5:6:7 with yerrorlines pt 7 lc " << i + 1 << " title "
+      << gnuplot_quote(std::to_string(bits[i]) + " bits");
+  s << "\nunset multiplot\n";
+  f.script = s.str();
+  return f;
+}
+
 // ---- validation.json: predicted vs measured per layer ------------------------------------------
 
 Figure layer_noise_figure(const json& doc, const fs::path& file) {
@@ -373,6 +423,8 @@ std::vector<Figure> figures_for(const json& doc, const fs::path& file) {
   std::vector<Figure> out;
   if (command == "noise") {
     out.push_back(noise_figure(doc, file));
+  } else if (command == "theory" || command == "simulate") {
+    out.push_back(layers_figure(doc, file));
   } else if (command == "validate") {
     out.push_back(layer_noise_figure(doc, file));
   } else if (is_train_summary(doc)) {

@@ -2,6 +2,8 @@
 // script body whose data sits in datablocks, so the script alone redraws it (plots/render.hpp).
 //   noise.json (qreg noise)          -> noise: SQNR against bits with the Δ²/12 model, and the
 //                                       measured/model variance ratio with where the model fails
+//   theory.json, simulate.json       -> layers_<method>: noise variance and SQNR through the layers,
+//                                       one curve per bit width (simulate: with its CI)
 //   validation.json (qreg validate)  -> layer_noise: per layer and bit width, predicted against
 //                                       measured noise variance with its confidence interval
 //   summary.json (qreg train --out)  -> training_<model>: loss and generalization gap per epoch,

@@ -63,7 +63,7 @@ TEST(PlotCommand, DrawsTheFiguresOfRealResultFiles) {
   ASSERT_EQ(r.rc, 0) << r.err;
   const json listing = json::parse(r.out);
   EXPECT_EQ(listing["command"], "plot");
-  ASSERT_EQ(listing["figures"].size(), 2u);  // theory and simulate alone have no figure
+  ASSERT_EQ(listing["figures"].size(), 4u);
   std::vector<std::string> names;
   for (const json& f : listing["figures"]) {
     names.push_back(f["name"]);
@@ -71,7 +71,7 @@ TEST(PlotCommand, DrawsTheFiguresOfRealResultFiles) {
     EXPECT_TRUE(fs::exists(f["script"].get<std::string>())) << f;
   }
   std::sort(names.begin(), names.end());
-  EXPECT_EQ(names, (std::vector<std::string>{"layer_noise", "noise"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"layer_noise", "layers_first-order", "layers_monte-carlo", "noise"}));
 
   // The noise figure plots the file's numbers: its first datablock row is 8 bits with the file's SQNR.
   std::ifstream in(res / "noise.json");
@@ -92,14 +92,14 @@ TEST(PlotCommand, DrawsTheFiguresOfRealResultFiles) {
 TEST(PlotCommand, BadInputExitsWithOneLine) {
   const fs::path dir = test_dir();
   std::ofstream(dir / "file") << "x";
-  std::ofstream(dir / "theory.json") << json{{"tool", "qreg"}, {"command", "theory"}}.dump();
+  std::ofstream(dir / "claims.json") << json{{"tool", "qreg"}, {"command", "reproduce"}}.dump();
   const struct {
     std::vector<std::string> args;
     int rc;
     std::string what;
   } cases[] = {
       {{"plot", "--in", (dir / "missing").string(), "--out", (dir / "o").string()}, 1, "does not exist"},
-      {{"plot", "--in", (dir / "theory.json").string(), "--out", (dir / "o").string()}, 1, "no figure to draw"},
+      {{"plot", "--in", (dir / "claims.json").string(), "--out", (dir / "o").string()}, 1, "no figure to draw"},
       {{"plot", "--in", (dir / "file").string(), "--out", (dir / "o").string()}, 1, "not valid JSON"},
       {{"plot", "--in", dir.string(), "--out", (dir / "o").string(), "--image", "gif"}, 2, "unknown image format"},
       {{"plot", "--in", dir.string(), "--out", (dir / "o").string(), "--size", "800"}, 2, "WIDTHxHEIGHT"},

@@ -67,7 +67,8 @@ TEST(ReproduceCommand, TinyStudyWritesEveryFileAndFiveClaims) {
     EXPECT_TRUE(fs::exists(dir / f)) << f;
   for (int step = 1; step <= 6; ++step)
     EXPECT_NE(r.err.find("reproduce: [" + std::to_string(step) + "/6]"), std::string::npos) << r.err;
-  for (const char* f : {"noise", "layer_noise", "training_mlp", "training_noise_mlp"}) {
+  for (const char* f :
+       {"noise", "layers_first-order", "layers_monte-carlo", "layer_noise", "training_mlp", "training_noise_mlp"}) {
     EXPECT_GT(fs::file_size(dir / "figures" / (std::string(f) + ".png")), 0u) << f;
     EXPECT_TRUE(fs::exists(dir / "figures" / (std::string(f) + ".gp"))) << f;
   }

@@ -115,6 +115,32 @@ TEST(Figures, LayerNoiseFigureOnePanelPerBitWidthLossIgnored) {
   EXPECT_NE(figs[0].title.find("run/model.onnx"), std::string::npos) << figs[0].title;
 }
 
+TEST(Figures, LayersFigureOneCurvePerBitWidthWithIntervals) {
+  // simulate: v = 1e-4 with CI [0.8v, 1.25v], SQNR 30 dB: the SQNR interval is
+  // [30 − 10·log10(1.25), 30 + 10·log10(1/0.8)] = [29.0309, 30.9691] (10·log10(1.25) = 0.96910013).
+  const json sim_layer = {{"index", 0},       {"name", "fc1"},      {"noise_var", 1e-4},
+                          {"ci_low", 0.8e-4}, {"ci_high", 1.25e-4}, {"sqnr_db", 30.0}};
+  // theory: ±1.96 SE with SE = 0.25v/1.96 gives [0.75v, 1.25v]: SQNR 20 − 0.96910013, 20 + 1.24938737.
+  const json th_layer = {
+      {"index", 1}, {"name", "fc2"}, {"noise_var", 2e-4}, {"stderr", 0.5e-4 / 1.96}, {"sqnr_db", 20.0}};
+  const json no_se = {{"index", 1}, {"name", "fc2"}, {"noise_var", 3e-4}, {"stderr", nullptr}, {"sqnr_db", 10.0}};
+  json sim = {{"tool", "qreg"}, {"command", "simulate"}, {"method", "monte-carlo"}};
+  sim["results"] = json::array({json{{"bits", 8}, {"layers", json::array({sim_layer, th_layer})}},
+                                json{{"bits", 4}, {"layers", json::array({sim_layer, no_se})}}});
+  const auto figs = qreg::plots::figures_for(sim, "simulate.json");
+  ASSERT_EQ(figs.size(), 1u);
+  EXPECT_EQ(figs[0].name, "layers_monte-carlo");
+  const auto b8 = datablock(figs[0].script, "bits8");
+  ASSERT_EQ(b8.size(), 2u);
+  expect_row(b8[0], {0, 1e-4, 0.8e-4, 1.25e-4, 30.0, 30.0 - 0.96910013, 30.0 + 0.96910013});
+  expect_row(b8[1], {1, 2e-4, 1.5e-4, 2.5e-4, 20.0, 20.0 - 0.96910013, 20.0 + 1.24938737});
+  expect_row(datablock(figs[0].script, "bits4")[1], {1, 3e-4, 3e-4, 3e-4, 10.0, 10.0, 10.0});  // no interval
+  EXPECT_NE(figs[0].script.find("set xtics ('fc1' 0, 'fc2' 1)"), std::string::npos) << figs[0].script;
+  json bad = sim;
+  bad["results"][1]["layers"].erase(1);
+  EXPECT_THROW(qreg::plots::figures_for(bad, "simulate.json"), qreg::Error);
+}
+
 // A train --out folder: FP32 and 8-bit, two seeds each, and a failed 2-bit run.
 fs::path write_training(const fs::path& dir) {
   json runs = json::array();
@@ -195,7 +221,7 @@ TEST(Figures, TrainingRunWithoutMetricsIsAnErrorNamingTheFile) {
 }
 
 TEST(Figures, OtherDocumentsGiveNoFigureButKnownOnesMustBeComplete) {
-  EXPECT_TRUE(qreg::plots::figures_for({{"tool", "qreg"}, {"command", "theory"}}, "t.json").empty());
+  EXPECT_TRUE(qreg::plots::figures_for({{"tool", "qreg"}, {"command", "reproduce"}}, "c.json").empty());
   EXPECT_TRUE(qreg::plots::figures_for({{"something", "else"}}, "x.json").empty());
   EXPECT_TRUE(qreg::plots::figures_for(json::array(), "x.json").empty());
   json broken = noise_doc();
