@@ -78,7 +78,7 @@ void add_plot_command(CLI::App& app, Action& action) {
       "Figures (each NAME.<image> with NAME.gp, the gnuplot script that redraws it: `gnuplot NAME.gp`):\n"
       "  noise                  from qreg noise: SQNR vs bits against the delta^2/12 model, and where it fails\n"
       "  layers_<method>        from qreg theory or simulate: noise variance and SQNR through the layers,\n"
-      "                         one curve per bit width (simulate: with its 95% CI)\n"
+      "                         one curve per bit width (simulate: with its CI)\n"
       "  layer_noise            from qreg validate: predicted vs measured noise per layer and bit width\n"
       "  training_<model>       from qreg train --out (summary.json + runs): loss and generalization gap\n"
       "                         per epoch, final gap and accuracy per bit width, mean +- SE over seeds\n"

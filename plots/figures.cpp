@@ -5,6 +5,7 @@
 #include "plots/figures.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -56,8 +57,22 @@ const json& array(const json& j, const char* key, const fs::path& file) {
   return j[key];
 }
 
+/// A string field on one line: control characters (a newline would end a gnuplot comment or
+/// string, and what follows would run as commands) become spaces.
 std::string text(const json& j, const char* key, const std::string& fallback = "") {
-  return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : fallback;
+  std::string t = j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : fallback;
+  for (char& ch : t)
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = ' ';
+  return t;
+}
+
+/// A file-name-safe figure name part: a model given as a path gives its stem; anything but
+/// letters, digits, '-', '_' and '.' becomes '_'.
+std::string name_part(const std::string& s) {
+  std::string t = fs::path(s).stem().string();
+  for (char& ch : t)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.') ch = '_';
+  return t.empty() ? "model" : t;
 }
 
 /// Integer epoch tics when there are few epochs (gnuplot would put tics at 1.5, 2.5, ...).
@@ -114,7 +129,8 @@ Figure noise_figure(const json& doc, const fs::path& file) {
 
 // ---- theory.json / simulate.json: noise through the layers, one curve per bit width -------------
 
-Figure layers_figure(const json& doc, const fs::path& file) {
+/// None when the results hold no quantized bit width.
+std::vector<Figure> layers_figure(const json& doc, const fs::path& file) {
   const json& results = array(doc, "results", file);
   const std::string method = text(doc, "method", text(doc, "command"));
   std::vector<std::string> names;
@@ -122,7 +138,9 @@ Figure layers_figure(const json& doc, const fs::path& file) {
   std::ostringstream s;
   std::vector<int> bits;
   for (const json& r : results) {
-    bits.push_back(static_cast<int>(number(r, "bits", file)));
+    const double bw = number(r, "bits", file);
+    if (!(bw >= 2 && bw < 32)) continue;  // fp32 (no noise: nothing to draw on a log axis)
+    bits.push_back(static_cast<int>(bw));
     Block b("bits" + std::to_string(bits.back()));  // layer, var, var low, var high, SQNR, SQNR low, SQNR high
     const json& layers = array(r, "layers", file);
     if (layers.size() != names.size()) throw Error(file.string() + ": bit widths differ in their layers");
@@ -141,8 +159,9 @@ Figure layers_figure(const json& doc, const fs::path& file) {
     }
     s << b.str();
   }
+  if (bits.empty()) return {};
   Figure f;
-  f.name = "layers_" + method;
+  f.name = "layers_" + name_part(method);
   f.title = "Noise through the layers, " + method + ": " + short_path(text(doc, "model", "?")) + " on " +
             text(doc, "data", "?") + ", " + text(doc, "granularity", "tensor") + " steps, " +
             text(doc, "mode", "joint") + " noise";
@@ -159,7 +178,7 @@ Figure layers_figure(const json& doc, const fs::path& file) {
       << gnuplot_quote(std::to_string(bits[i]) + " bits");
   s << "\nunset multiplot\n";
   f.script = s.str();
-  return f;
+  return {f};
 }
 
 // ---- validation.json: predicted vs measured per layer ------------------------------------------
@@ -208,8 +227,8 @@ Figure layer_noise_figure(const json& doc, const fs::path& file) {
     s << xtics(names) << (names.size() > 4 ? "set xtics rotate by -30\n" : "set xtics norotate\n") << "set title "
       << gnuplot_quote(std::to_string(panel.bits) + " bits: " + std::to_string(agree) + "/" +
                        std::to_string(panel.rows.size()) + " agree")
-      << "\nplot " << ref << " using 1:3:4:5 with yerrorbars pt 7 lc 1 title " << gnuplot_quote(meas + " (95% CI)")
-      << ", " << ref << " using 1:2 with points pt 12 ps 2 lw 2 lc 2 title " << gnuplot_quote(pred) << ", " << ref
+      << "\nplot " << ref << " using 1:3:4:5 with yerrorbars pt 7 lc 1 title " << gnuplot_quote(meas + " (CI)") << ", "
+      << ref << " using 1:2 with points pt 12 ps 2 lw 2 lc 2 title " << gnuplot_quote(pred) << ", " << ref
       << " using 1:($6 > 0 ? 1/0 : $3) with points pt 6 ps 3 lw 2 lc rgb 'red' title 'disagree'\n";
   }
   s << "unset multiplot\n";
@@ -286,11 +305,12 @@ Figure training_figure(const json& doc, const fs::path& file, const std::vector<
   for (const json& r : doc["runs"])
     if (r.contains("seed") && r["seed"].is_number()) seeds.insert(r["seed"].get<double>());
   Figure f;
-  f.name = "training_" + model;
+  f.name = "training_" + name_part(model);
   std::ostringstream title;
   title << "Training " << model << " on " << text(info, "data", "?");
   if (info.contains("train_samples")) title << " (" << info["train_samples"].get<double>() << " samples)";
-  title << ", " << seeds.size() << (seeds.size() == 1 ? " seed" : " seeds") << "; mean ± SE over seeds";
+  title << ", " << seeds.size() << (seeds.size() == 1 ? " seed" : " seeds")
+        << "; curves: means over seeds; final values: mean ± SE";
   f.title = title.str();
   std::ostringstream s;
   Block finals("finals");      // group index, gap mean, gap SE, accuracy mean (%), accuracy SE (%)
@@ -348,7 +368,7 @@ std::vector<Figure> training_noise_figure(const json& doc, const fs::path& file,
   if (noisy.empty()) return {};
   const std::string model = text(doc, "model", "model");
   Figure f;
-  f.name = "training_noise_" + model;
+  f.name = "training_noise_" + name_part(model);
   f.title = "Noise at each layer during training of " + model +
             ": quantized forward vs float forward (points), first-order prediction (lines)";
   std::ostringstream s;
@@ -401,7 +421,8 @@ bool is_train_summary(const json& doc) {
 
 std::string gnuplot_quote(const std::string& s) {
   std::string q = "'";
-  for (const char ch : s) q += ch == '\'' ? std::string("''") : std::string(1, ch);
+  for (const char ch : s)
+    q += ch == '\'' ? std::string("''") : std::string(1, static_cast<unsigned char>(ch) < 0x20 ? ' ' : ch);
   return q + "'";
 }
 
@@ -424,7 +445,7 @@ std::vector<Figure> figures_for(const json& doc, const fs::path& file) {
   if (command == "noise") {
     out.push_back(noise_figure(doc, file));
   } else if (command == "theory" || command == "simulate") {
-    out.push_back(layers_figure(doc, file));
+    out = layers_figure(doc, file);
   } else if (command == "validate") {
     out.push_back(layer_noise_figure(doc, file));
   } else if (is_train_summary(doc)) {

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdlib>
@@ -120,6 +121,7 @@ std::string first_error(const std::string& err) {
   while (std::getline(in, line)) {
     if (line.find_first_not_of(" \t^") == std::string::npos) continue;
     if (first.empty()) first = line;
+    if (line.find("warning:") != std::string::npos) continue;  // gnuplot goes on after a warning
     if (line.find("line ") != std::string::npos && line.find(':') != std::string::npos) return line;
   }
   return first.empty() ? "no message" : first;
@@ -131,8 +133,13 @@ std::string script_for(const Figure& f, const RenderOptions& opt) {
   const BuildInfo& b = build_info();
   const std::string image = f.name + "." + extension(opt.format);
   std::ostringstream s;
-  s << "# " << f.title << "\n"
-    << "# drawn by qreg " << b.version << " (" << b.commit << ") from " << f.source << "\n"
+  const auto one_line = [](std::string t) {  // a newline would end the comment
+    std::replace_if(
+        t.begin(), t.end(), [](unsigned char ch) { return ch < 0x20; }, ' ');
+    return t;
+  };
+  s << "# " << one_line(f.title) << "\n"
+    << "# drawn by qreg " << b.version << " (" << b.commit << ") from " << one_line(f.source) << "\n"
     << "# redraw: gnuplot " << f.name << ".gp  (in this folder; writes " << image << ")\n"
     << "if (!exists('qreg_output')) qreg_output = " << gnuplot_quote(image) << "\n"
     << "set terminal " << terminal(opt) << "\n"
@@ -164,7 +171,11 @@ fs::path render(const Figure& f, const RenderOptions& opt, const fs::path& out_d
                 (r.status == 127 ? " (not found: install gnuplot-nox or set QREG_GNUPLOT)" : "") + ": " +
                 first_error(r.err));
   }
-  fs::rename(tmp, image);
+  fs::rename(tmp, image, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    throw Error("plot: cannot write " + image.string() + ": " + ec.message());
+  }
   return image;
 }
 

@@ -141,6 +141,20 @@ TEST(Figures, LayersFigureOneCurvePerBitWidthWithIntervals) {
   EXPECT_THROW(qreg::plots::figures_for(bad, "simulate.json"), qreg::Error);
 }
 
+TEST(Figures, TextFromFilesCannotBreakOutOfTheScriptAndNamesAreFileSafe) {
+  json doc = noise_doc();
+  doc["dist"] = "x\nprint 'INJECTED'\n#";
+  const auto figs = qreg::plots::figures_for(doc, "noise.json");
+  ASSERT_EQ(figs.size(), 1u);
+  EXPECT_EQ(figs[0].title.find('\n'), std::string::npos) << figs[0].title;
+  EXPECT_EQ(figs[0].script.find("\nprint 'INJECTED'"), std::string::npos) << figs[0].script;
+  // theory with fp32 only: nothing to draw (noise 0 on a log axis), not a gnuplot failure later
+  const json layer = {{"index", 0}, {"name", "fc"}, {"noise_var", 0.0}, {"stderr", nullptr}, {"sqnr_db", nullptr}};
+  json th = {{"tool", "qreg"}, {"command", "theory"}, {"method", "first-order"}};
+  th["results"] = json::array({json{{"bits", 32}, {"layers", json::array({layer})}}});
+  EXPECT_TRUE(qreg::plots::figures_for(th, "theory.json").empty());
+}
+
 // A train --out folder: FP32 and 8-bit, two seeds each, and a failed 2-bit run.
 fs::path write_training(const fs::path& dir) {
   json runs = json::array();
@@ -205,6 +219,12 @@ TEST(Figures, TrainingFiguresAverageSeedsByHand) {
   expect_row(fc1[0], {1, 1.5e-4, 2e-4});
   expect_row(fc1[1], {2, 3e-4, 4e-4});
   expect_row(datablock(figs[1].script, "p0l1")[0], {1, 3e-4, std::nan("")});  // no prediction: NaN, not plotted
+
+  // A model given to train as a path: the figure is named after its stem, a file-safe name.
+  std::ifstream again(summary);
+  json doc = json::parse(again);
+  doc["model"] = "/some/dir/my net.onnx";
+  EXPECT_EQ(qreg::plots::figures_for(doc, summary)[0].name, "training_my_net");
 }
 
 TEST(Figures, TrainingRunWithoutMetricsIsAnErrorNamingTheFile) {
