@@ -30,6 +30,9 @@ struct ReproduceOptions {
   std::string models, widths, bits, data, val_data, data_dir;
   std::int64_t train_size = -1, val_size = -1, samples = 0, max_draws = 0, noise_size = 0;
   int epochs = 0, seeds = 0;
+  // How the quantized runs train (qreg train --mode) and the learning rate of every run.
+  std::string mode = "qat";
+  double lr = 0.05;
 };
 
 namespace {
@@ -120,8 +123,8 @@ int run_reproduce(const ReproduceOptions& opt, Output& io) {
 
   std::vector<nlohmann::json> summaries;
   for (const auto& model : plan.models) {
-    steps.begin(2, "train: " + model + ", bits " + bits + ", seeds " + plan.seeds + ", " + std::to_string(plan.epochs) +
-                       " epochs -> train/" + model);
+    steps.begin(2, "train: " + model + ", bits " + bits + " (" + opt.mode + "), seeds " + plan.seeds + ", " +
+                       std::to_string(plan.epochs) + " epochs -> train/" + model);
     TrainOptions t;
     t.model = model;
     if (!opt.widths.empty()) t.widths = opt.widths;
@@ -133,6 +136,8 @@ int run_reproduce(const ReproduceOptions& opt, Output& io) {
     t.bits = bits;
     t.seeds = plan.seeds;
     t.epochs = plan.epochs;
+    t.mode = opt.mode;
+    t.lr = opt.lr;
     t.out_dir = (dir / "train" / model).string();
     t.resume = true;  // a rerun into the same --out continues interrupted runs and skips finished ones
     t.common = common_for(opt, {}, "table");
@@ -180,11 +185,19 @@ int run_reproduce(const ReproduceOptions& opt, Output& io) {
   auto list =
       nlohmann::json::array({claim_c1(read_json(dir / "noise.json")), claim_c2(read_json(dir / "validation.json")),
                              claim_c3(summaries), claim_c4(summaries), claim_c5(summaries)});
-  claims.document = {{"quick", opt.quick},    {"models", plan.models},         {"seeds", plan.seeds},
-                     {"epochs", plan.epochs}, {"train_size", plan.train_size}, {"claims", list}};
+  claims.document = {{"quick", opt.quick},
+                     {"models", plan.models},
+                     {"seeds", plan.seeds},
+                     {"epochs", plan.epochs},
+                     {"train_size", plan.train_size},
+                     {"mode", opt.mode},
+                     {"lr", opt.lr},
+                     {"claims", list}};
   claims.table.columns = {"claim", "verdict", "evidence"};
   for (const auto& c : list)
     claims.table.add_row({c["id"].get<std::string>(), c["verdict"].get<std::string>(), c["reason"].get<std::string>()});
+  if (opt.mode != "qat")
+    claims.notes.push_back("# the quantized runs trained with --mode " + opt.mode + " (C3-C5 compare them with FP32)");
   const int n_seeds = static_cast<int>(std::count(plan.seeds.begin(), plan.seeds.end(), ',')) + 1;
   if (n_seeds < 2)
     claims.notes.push_back(
@@ -224,6 +237,14 @@ void add_reproduce_command(CLI::App& app, Action& action) {
   cmd->add_option("--samples", opt->samples, "Override: theory/simulate samples")->check(CLI::PositiveNumber);
   cmd->add_option("--max-draws", opt->max_draws, "Override: cap on Monte Carlo draws")->check(CLI::PositiveNumber);
   cmd->add_option("--noise-size", opt->noise_size, "Override: weights in the noise study")->check(CLI::PositiveNumber);
+  cmd->add_option("--mode", opt->mode,
+                  "How the quantized runs train, as qreg train --mode: qat (fixed max-calibrated step, the "
+                  "default), lsq (learned step), noise or gaussian (noise injection instead of quantization)")
+      ->check(CLI::IsMember({"qat", "lsq", "noise", "gaussian"}))
+      ->capture_default_str();
+  cmd->add_option("--lr", opt->lr, "Learning rate of every run (SGD with momentum 0.9, constant)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_option("--data", opt->data, "Override: training data spec (default fashion-mnist:train)");
   cmd->add_option("--val-data", opt->val_data, "Override: validation/calibration data (default fashion-mnist:test)");
   cmd->add_option("--data-dir", opt->data_dir, "Fashion-MNIST folder");

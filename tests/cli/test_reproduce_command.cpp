@@ -94,6 +94,32 @@ TEST(ReproduceCommand, TinyStudyWritesEveryFileAndFiveClaims) {
   EXPECT_EQ(read_json(dir / "claims.json").at("claims"), claims.at("claims"));
 }
 
+// --mode and --lr reach every training run: the quantized runs train with LSQ (their folders carry
+// the mode, as qreg train names them), every run (FP32 too) at the given learning rate, and
+// claims.json records both. An unknown mode is a usage error.
+TEST(ReproduceCommand, ModeAndLearningRateReachTheTrainingRuns) {
+  const fs::path dir = test_dir();
+  auto args = tiny(dir, "1");
+  for (const char* a : {"--mode", "lsq", "--lr", "0.02"}) args.push_back(a);
+  const CliRun r = run(args);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "train/mlp/mlp_b2_s1"));
+  for (const char* run_dir : {"mlp_fp32_s1", "mlp_lsq_b8_s1", "mlp_lsq_b4_s1", "mlp_lsq_b2_s1"}) {
+    const json m = read_json(dir / "train/mlp" / run_dir / "metrics.json");
+    const json& cfg = m.at("run").at("config");
+    EXPECT_EQ(cfg.at("optimizer").at("lr"), 0.02) << run_dir;
+    EXPECT_EQ(cfg.at("mode"), std::string(run_dir) == "mlp_fp32_s1" ? "qat" : "lsq") << run_dir;
+  }
+  const json claims = read_json(dir / "claims.json");
+  EXPECT_EQ(claims.at("mode"), "lsq");
+  EXPECT_EQ(claims.at("lr"), 0.02);
+  EXPECT_NE(r.out.find("--mode lsq"), std::string::npos) << r.out;
+
+  auto bad = tiny(test_dir() / "bad", "1");
+  for (const char* a : {"--mode", "ternary"}) bad.push_back(a);
+  EXPECT_EQ(run(bad).rc, 2);
+}
+
 TEST(ReproduceCommand, OutThatIsAFileExitsOne) {
   const fs::path dir = test_dir();
   fs::create_directories(dir);
