@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <ostream>
 #include <sstream>
@@ -16,6 +15,8 @@
 #include "cli/runs.hpp"
 #include "core/error.hpp"
 #include "core/parallel.hpp"
+#include "plots/render.hpp"
+#include "validate/compare.hpp"
 
 namespace qreg::cli {
 
@@ -68,11 +69,7 @@ Plan make_plan(const ReproduceOptions& o) {
   return p;
 }
 
-nlohmann::json read_json(const fs::path& p) {
-  std::ifstream is(p);
-  if (!is) throw Error(p.string() + ": cannot open");
-  return nlohmann::json::parse(is);
-}
+nlohmann::json read_json(const fs::path& p) { return validate::read_json_file(p.string()); }
 
 constexpr int kSteps = 6;
 
@@ -110,6 +107,7 @@ int run_reproduce(const ReproduceOptions& opt, Output& io) {
     throw UsageError("reproduce: --bits must include 32 (theory and simulation use the FP32 model)");
   const fs::path dir(opt.out);
   if (fs::exists(dir) && !fs::is_directory(dir)) throw Error("reproduce: --out " + opt.out + " is not a folder");
+  plots::check_gnuplot({});  // the figures come last: a missing gnuplot must not end a finished study
   fs::create_directories(dir);
   std::ostringstream sink;  // the sub-commands' console tables: the files hold the results
   Output sub{sink, io.err, false};

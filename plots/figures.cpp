@@ -51,6 +51,22 @@ double number(const json& j, const char* key, const fs::path& file) {
   return j[key].is_null() ? std::nan("") : j[key].get<double>();
 }
 
+/// A whole number (a bit width, a layer index): null or a fraction is an error, not a cast.
+int integer(const json& j, const char* key, const fs::path& file) {
+  const double v = number(j, key, file);
+  if (!std::isfinite(v) || v != std::floor(v) || std::abs(v) > 1e9)
+    throw Error(file.string() + ": '" + key + "' must be a whole number where a figure needs it");
+  return static_cast<int>(v);
+}
+
+/// The clauses clause(0), ..., clause(n − 1) of one plot command, comma-separated.
+template <class Clause>
+std::string joined(std::size_t n, Clause clause) {
+  std::string s;
+  for (std::size_t i = 0; i < n; ++i) s += (i ? ", " : "") + clause(i);
+  return s;
+}
+
 const json& array(const json& j, const char* key, const fs::path& file) {
   if (!j.contains(key) || !j[key].is_array() || j[key].empty())
     throw Error(file.string() + ": no '" + key + "' list where a figure needs it");
@@ -138,9 +154,9 @@ std::vector<Figure> layers_figure(const json& doc, const fs::path& file) {
   std::ostringstream s;
   std::vector<int> bits;
   for (const json& r : results) {
-    const double bw = number(r, "bits", file);
+    const int bw = integer(r, "bits", file);
     if (!(bw >= 2 && bw < 32)) continue;  // fp32 (no noise: nothing to draw on a log axis)
-    bits.push_back(static_cast<int>(bw));
+    bits.push_back(bw);
     Block b("bits" + std::to_string(bits.back()));  // layer, var, var low, var high, SQNR, SQNR low, SQNR high
     const json& layers = array(r, "layers", file);
     if (layers.size() != names.size()) throw Error(file.string() + ": bit widths differ in their layers");
@@ -168,15 +184,18 @@ std::vector<Figure> layers_figure(const json& doc, const fs::path& file) {
   s << "set multiplot layout 1,2 title " << gnuplot_quote(f.title) << "\nset grid\n"
     << xtics(names) << (names.size() > 6 ? "set xtics rotate by -30\n" : "")
     << "set offsets 0.3, 0.3, graph 0.05, graph 0.05\nset key below horizontal\nset xlabel 'layer (graph order)'\n"
-    << "set logscale y\nset format y '%.0e'\nset ylabel 'noise variance at the layer output'\nplot ";
-  for (std::size_t i = 0; i < bits.size(); ++i)
-    s << (i ? ", " : "") << "$bits" << bits[i] << " using 1:2:3:4 with yerrorlines pt 7 lc " << i + 1 << " title "
-      << gnuplot_quote(std::to_string(bits[i]) + " bits");
-  s << "\nunset logscale y\nset format y '%g'\nset ylabel 'SQNR at the layer output (dB)'\nplot ";
-  for (std::size_t i = 0; i < bits.size(); ++i)
-    s << (i ? ", " : "") << "$bits" << bits[i] << " using 1:5:6:7 with yerrorlines pt 7 lc " << i + 1 << " title "
-      << gnuplot_quote(std::to_string(bits[i]) + " bits");
-  s << "\nunset multiplot\n";
+    << "set logscale y\nset format y '%.0e'\nset ylabel 'noise variance at the layer output'\n";
+  const auto curves = [&](const char* columns) {  // one curve per bit width
+    return "plot " +
+           joined(bits.size(),
+                  [&](std::size_t i) {
+                    return "$bits" + std::to_string(bits[i]) + " using " + columns + " with yerrorlines pt 7 lc " +
+                           std::to_string(i + 1) + " title " + gnuplot_quote(std::to_string(bits[i]) + " bits");
+                  }) +
+           "\n";
+  };
+  s << curves("1:2:3:4") << "unset logscale y\nset format y '%g'\nset ylabel 'SQNR at the layer output (dB)'\n"
+    << curves("1:5:6:7") << "unset multiplot\n";
   f.script = s.str();
   return {f};
 }
@@ -191,7 +210,7 @@ Figure layer_noise_figure(const json& doc, const fs::path& file) {
   std::vector<Panel> panels;
   for (const json& c : array(doc, "comparisons", file)) {
     if (text(c, "quantity") != "noise_var") continue;
-    const int bits = static_cast<int>(number(c, "bits", file));
+    const int bits = integer(c, "bits", file);
     if (panels.empty() || panels.back().bits != bits) panels.push_back({bits, {}});
     panels.back().rows.push_back(&c);
   }
@@ -208,8 +227,8 @@ Figure layer_noise_figure(const json& doc, const fs::path& file) {
     for (const json* c : panels[p].rows) {
       const double m = number(*c, "measured", file);
       const double lo = number(*c, "ci_low", file), hi = number(*c, "ci_high", file);
-      b.row({number(*c, "layer", file), number(*c, "predicted", file), m, std::isfinite(lo) ? lo : m,
-             std::isfinite(hi) ? hi : m, text(*c, "verdict") == "agree" ? 1.0 : 0.0});
+      b.row({static_cast<double>(integer(*c, "layer", file)), number(*c, "predicted", file), m,
+             std::isfinite(lo) ? lo : m, std::isfinite(hi) ? hi : m, text(*c, "verdict") == "agree" ? 1.0 : 0.0});
     }
     s << b.str();
   }
@@ -243,6 +262,13 @@ struct Run {
   std::string mode;
   double final_gap = 0, final_acc = 0;
   json metrics;
+  fs::path metrics_file;  // where `metrics` came from: errors in it name this file
+};
+
+/// The completed runs of a summary and how many others (failed, interrupted) were left out.
+struct Runs {
+  std::vector<Run> completed;
+  std::size_t left_out = 0;
 };
 
 struct Group {  // runs of one (mode, bits) over seeds
@@ -250,21 +276,24 @@ struct Group {  // runs of one (mode, bits) over seeds
   std::vector<const Run*> runs;
 };
 
-std::vector<Run> load_runs(const json& doc, const fs::path& file) {
-  std::vector<Run> runs;
+Runs load_runs(const json& doc, const fs::path& file) {
+  Runs runs;
   for (const json& r : array(doc, "runs", file)) {
-    if (text(r, "status") != "completed") continue;  // failed or interrupted: no final numbers
+    if (text(r, "status") != "completed") {  // failed or interrupted: no final numbers
+      ++runs.left_out;
+      continue;
+    }
     Run run;
-    run.bits = static_cast<int>(number(r, "bits", file));
+    run.bits = integer(r, "bits", file);
     run.mode = text(r, "mode", "qat");
     run.final_gap = number(r, "final_gap", file);
     run.final_acc = number(r, "final_val_accuracy", file);
-    const fs::path metrics = file.parent_path() / text(r, "run") / "metrics.json";
-    run.metrics = validate::read_json_file(metrics.string());
-    array(run.metrics, "epochs", metrics);
-    runs.push_back(std::move(run));
+    run.metrics_file = file.parent_path() / text(r, "run") / "metrics.json";
+    run.metrics = validate::read_json_file(run.metrics_file.string());
+    array(run.metrics, "epochs", run.metrics_file);
+    runs.completed.push_back(std::move(run));
   }
-  if (runs.empty()) throw Error(file.string() + ": no completed training run to plot");
+  if (runs.completed.empty()) throw Error(file.string() + ": no completed training run to plot");
   return runs;
 }
 
@@ -292,13 +321,13 @@ std::size_t common_epochs(const Group& g) {
   return n;
 }
 
-double epoch_mean(const Group& g, std::size_t e, const char* key, const fs::path& file) {
+double epoch_mean(const Group& g, std::size_t e, const char* key) {
   std::vector<double> xs;
-  for (const Run* r : g.runs) xs.push_back(number(r->metrics["epochs"][e], key, file));
+  for (const Run* r : g.runs) xs.push_back(number(r->metrics["epochs"][e], key, r->metrics_file));
   return mean_se(xs).mean;
 }
 
-Figure training_figure(const json& doc, const fs::path& file, const std::vector<Group>& groups) {
+Figure training_figure(const json& doc, const std::vector<Group>& groups, std::size_t left_out) {
   const std::string model = text(doc, "model", "model");
   const json& info = groups.front().runs.front()->metrics.value("run", json::object());
   std::set<double> seeds;
@@ -311,6 +340,7 @@ Figure training_figure(const json& doc, const fs::path& file, const std::vector<
   if (info.contains("train_samples")) title << " (" << info["train_samples"].get<double>() << " samples)";
   title << ", " << seeds.size() << (seeds.size() == 1 ? " seed" : " seeds")
         << "; curves: means over seeds; final values: mean ± SE";
+  if (left_out > 0) title << "; " << left_out << (left_out == 1 ? " run" : " runs") << " not completed, left out";
   f.title = title.str();
   std::ostringstream s;
   Block finals("finals");      // group index, gap mean, gap SE, accuracy mean (%), accuracy SE (%)
@@ -321,8 +351,8 @@ Figure training_figure(const json& doc, const fs::path& file, const std::vector<
     labels.push_back(g.label);
     Block curve("g" + std::to_string(gi));  // epoch, train loss, val loss, gap
     for (std::size_t e = 0; e < common_epochs(g); ++e)
-      curve.row({epoch_mean(g, e, "epoch", file), epoch_mean(g, e, "train_loss", file),
-                 epoch_mean(g, e, "val_loss", file), epoch_mean(g, e, "gap", file)});
+      curve.row({epoch_mean(g, e, "epoch"), epoch_mean(g, e, "train_loss"), epoch_mean(g, e, "val_loss"),
+                 epoch_mean(g, e, "gap")});
     s << curve.str();
     std::vector<double> gaps, accs;
     for (const Run* r : g.runs) {
@@ -338,15 +368,20 @@ Figure training_figure(const json& doc, const fs::path& file, const std::vector<
   for (const Group& g : groups) epochs = std::max(epochs, common_epochs(g));
   s << "set multiplot layout 2,2 title " << gnuplot_quote(f.title) << "\nset grid\nset key outside right\n"
     << "set xlabel 'epoch'\n"
-    << epoch_tics(epochs) << "set ylabel 'cross-entropy (solid: validation, dashed: training)'\nplot ";
-  for (std::size_t gi = 0; gi < groups.size(); ++gi)
-    s << (gi ? ", " : "") << "$g" << gi << " using 1:3 with linespoints pt 7 lc " << gi + 1 << " title "
-      << gnuplot_quote(groups[gi].label) << ", $g" << gi << " using 1:2 with lines dt 2 lc " << gi + 1 << " notitle";
-  s << "\nset ylabel 'generalization gap (validation - training loss)'\nplot ";
-  for (std::size_t gi = 0; gi < groups.size(); ++gi)
-    s << (gi ? ", " : "") << "$g" << gi << " using 1:4 with linespoints pt 7 lc " << gi + 1 << " title "
-      << gnuplot_quote(groups[gi].label);
-  s << "\nset key top right inside\nset xlabel 'training'\n"
+    << epoch_tics(epochs) << "set ylabel 'cross-entropy (solid: validation, dashed: training)'\nplot "
+    << joined(groups.size(),
+              [&](std::size_t gi) {
+                const std::string g = "$g" + std::to_string(gi), lc = " lc " + std::to_string(gi + 1);
+                return g + " using 1:3 with linespoints pt 7" + lc + " title " + gnuplot_quote(groups[gi].label) +
+                       ", " + g + " using 1:2 with lines dt 2" + lc + " notitle";
+              })
+    << "\nset ylabel 'generalization gap (validation - training loss)'\nplot "
+    << joined(groups.size(),
+              [&](std::size_t gi) {
+                return "$g" + std::to_string(gi) + " using 1:4 with linespoints pt 7 lc " + std::to_string(gi + 1) +
+                       " title " + gnuplot_quote(groups[gi].label);
+              })
+    << "\nset key top right inside\nset xlabel 'training'\n"
     << xtics(labels) << "set offsets 0.5, 0.5, graph 0.05, graph 0.05\n"
     << "set ylabel 'final generalization gap (nats)'\n"
     << "plot $finals using 1:2:3 with yerrorbars pt 7 ps 1.5 lc 1 title 'mean ± SE', "
@@ -383,13 +418,14 @@ std::vector<Figure> training_noise_figure(const json& doc, const fs::path& file,
         std::vector<double> meas, pred;
         for (const Run* r : g.runs) {
           const json& ep = r->metrics["epochs"][e];
-          const json& layers = array(ep, "layers", file);
+          const fs::path& mf = r->metrics_file;
+          const json& layers = array(ep, "layers", mf);
           if (l >= layers.size()) throw Error(file.string() + ": runs of " + g.label + " differ in their layers");
-          meas.push_back(number(layers[l], "noise_var", file));
-          pred.push_back(layers[l].contains("predicted_noise_var") ? number(layers[l], "predicted_noise_var", file)
+          meas.push_back(number(layers[l], "noise_var", mf));
+          pred.push_back(layers[l].contains("predicted_noise_var") ? number(layers[l], "predicted_noise_var", mf)
                                                                    : std::nan(""));
         }
-        b.row({number(g.runs.front()->metrics["epochs"][e], "epoch", file), mean_se(meas).mean, mean_se(pred).mean});
+        b.row({epoch_mean(g, e, "epoch"), mean_se(meas).mean, mean_se(pred).mean});
       }
       s << b.str();
     }
@@ -400,13 +436,15 @@ std::vector<Figure> training_noise_figure(const json& doc, const fs::path& file,
     << epoch_tics(common_epochs(*noisy.front())) << "set ylabel 'noise variance at the layer output'\n"
     << "set key top left inside opaque\n";
   for (std::size_t p = 0; p < noisy.size(); ++p) {
-    s << "set title " << gnuplot_quote(noisy[p]->label) << "\nplot ";
-    for (std::size_t l = 0; l < layer_names[p].size(); ++l) {
-      const std::string ref = "$p" + std::to_string(p) + "l" + std::to_string(l);
-      s << (l ? ", " : "") << ref << " using 1:2 with points pt 7 lc " << l + 1 << " title "
-        << gnuplot_quote(layer_names[p][l]) << ", " << ref << " using 1:3 with lines lw 2 lc " << l + 1 << " notitle";
-    }
-    s << "\n";
+    s << "set title " << gnuplot_quote(noisy[p]->label) << "\nplot "
+      << joined(layer_names[p].size(),
+                [&](std::size_t l) {
+                  const std::string ref = "$p" + std::to_string(p) + "l" + std::to_string(l);
+                  const std::string lc = " lc " + std::to_string(l + 1);
+                  return ref + " using 1:2 with points pt 7" + lc + " title " + gnuplot_quote(layer_names[p][l]) +
+                         ", " + ref + " using 1:3 with lines lw 2" + lc + " notitle";
+                })
+      << "\n";
   }
   s << "unset multiplot\n";
   f.script = s.str();
@@ -449,9 +487,9 @@ std::vector<Figure> figures_for(const json& doc, const fs::path& file) {
   } else if (command == "validate") {
     out.push_back(layer_noise_figure(doc, file));
   } else if (is_train_summary(doc)) {
-    const std::vector<Run> runs = load_runs(doc, file);
-    const std::vector<Group> groups = group_runs(runs);
-    out.push_back(training_figure(doc, file, groups));
+    const Runs runs = load_runs(doc, file);
+    const std::vector<Group> groups = group_runs(runs.completed);
+    out.push_back(training_figure(doc, groups, runs.left_out));
     for (Figure& f : training_noise_figure(doc, file, groups)) out.push_back(std::move(f));
   }
   for (Figure& f : out) f.source = file.string();

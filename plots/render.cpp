@@ -148,33 +148,53 @@ std::string script_for(const Figure& f, const RenderOptions& opt) {
   return s.str();
 }
 
+void check_gnuplot(const RenderOptions& opt) {
+  const std::string program = gnuplot_program(opt);
+  const ChildResult r = run_child({program, "--version"});
+  if (r.status != 0)
+    throw Error("plot: '" + program + "' is not a working gnuplot (" +
+                (r.status == 127 ? std::string("not found") : "exit status " + std::to_string(r.status)) +
+                "): install gnuplot-nox or set QREG_GNUPLOT");
+}
+
 fs::path render(const Figure& f, const RenderOptions& opt, const fs::path& out_dir) {
   if (opt.width < 200 || opt.height < 150 || opt.width > 20000 || opt.height > 20000)
     throw UsageError("plot: image size " + std::to_string(opt.width) + "x" + std::to_string(opt.height) +
                      " is out of range (200x150 to 20000x20000)");
   const fs::path script = out_dir / (f.name + ".gp");
   const fs::path image = out_dir / (f.name + "." + extension(opt.format));
-  write_file_atomic(script, script_for(f, opt));
-  const fs::path tmp = out_dir / ("." + image.filename().string() + ".tmp" + std::to_string(getpid()));
+  // Both files are drawn as temporaries and renamed only when gnuplot succeeded: a failed figure
+  // leaves neither a new script nor an image (nor replaces earlier ones).
+  const std::string suffix = ".tmp" + std::to_string(getpid());
+  const fs::path tmp_script = out_dir / ("." + script.filename().string() + suffix);
+  const fs::path tmp_image = out_dir / ("." + image.filename().string() + suffix);
+  std::error_code ec;
+  const auto discard = [&] {
+    fs::remove(tmp_script, ec);
+    fs::remove(tmp_image, ec);
+  };
+  write_file_atomic(tmp_script, script_for(f, opt));
   const std::string program = gnuplot_program(opt);
   ChildResult r;
   try {
-    r = run_child({program, "-e", "qreg_output = " + gnuplot_quote(tmp.string()), script.string()});
+    r = run_child({program, "-e", "qreg_output = " + gnuplot_quote(tmp_image.string()), tmp_script.string()});
   } catch (...) {
-    fs::remove(tmp);
+    discard();
     throw;
   }
-  std::error_code ec;
-  if (r.status != 0 || !fs::exists(tmp, ec) || fs::file_size(tmp, ec) == 0) {
-    fs::remove(tmp, ec);
+  if (r.status != 0 || !fs::exists(tmp_image, ec) || fs::file_size(tmp_image, ec) == 0) {
+    discard();
+    std::string why = first_error(r.err);  // gnuplot names the temporary script: name the real one
+    for (std::size_t at; (at = why.find(tmp_script.string())) != std::string::npos;)
+      why.replace(at, tmp_script.string().size(), script.string());
     throw Error("plot: " + program + " failed on " + script.string() +
-                (r.status == 127 ? " (not found: install gnuplot-nox or set QREG_GNUPLOT)" : "") + ": " +
-                first_error(r.err));
+                (r.status == 127 ? " (not found: install gnuplot-nox or set QREG_GNUPLOT)" : "") + ": " + why);
   }
-  fs::rename(tmp, image, ec);
+  fs::rename(tmp_image, image, ec);
+  if (!ec) fs::rename(tmp_script, script, ec);
   if (ec) {
-    fs::remove(tmp, ec);
-    throw Error("plot: cannot write " + image.string() + ": " + ec.message());
+    discard();
+    throw Error("plot: cannot write " + image.string() + " and " + script.filename().string() + ": " + ec.message());
   }
   return image;
 }

@@ -7,6 +7,7 @@
 // on hand-made documents below, whose expected verdicts follow from the paired-mean ± 2 SE rule.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -127,6 +128,19 @@ TEST(ReproduceCommand, OutThatIsAFileExitsOne) {
   const CliRun r = run(tiny(dir / "file", "1"));
   EXPECT_EQ(r.rc, 1);
   EXPECT_NE(r.err.find("not a folder"), std::string::npos) << r.err;
+}
+
+// The figures are the study's last step: without a working gnuplot it stops before the first,
+// not after an evening of training.
+TEST(ReproduceCommand, MissingGnuplotStopsBeforeTheStudy) {
+  const fs::path dir = test_dir();
+  ASSERT_EQ(setenv("QREG_GNUPLOT", "/nonexistent/gnuplot", 1), 0);
+  const CliRun r = run(tiny(dir, "1"));
+  unsetenv("QREG_GNUPLOT");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("/nonexistent/gnuplot"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("reproduce: [1/6]"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "noise.json"));
 }
 
 TEST(ReproduceCommand, BadModelOrBitsWithoutFp32IsUsageError) {

@@ -212,6 +212,7 @@ TEST(Figures, TrainingFiguresAverageSeedsByHand) {
   EXPECT_EQ(datablock(s, "seeds").size(), 4u);
   EXPECT_NE(s.find("set xtics ('fp32' 0, '8-bit' 1)"), std::string::npos) << s;
   EXPECT_NE(figs[0].title.find("2 seeds"), std::string::npos) << figs[0].title;
+  EXPECT_NE(figs[0].title.find("1 run not completed, left out"), std::string::npos) << figs[0].title;
 
   // noise during training: 8-bit only; fc1 measured mean over seeds 1e-4·e·(1+2)/2, prediction 2e-4·e
   const auto fc1 = datablock(figs[1].script, "p0l0");
@@ -237,6 +238,50 @@ TEST(Figures, TrainingRunWithoutMetricsIsAnErrorNamingTheFile) {
     FAIL() << "expected an error";
   } catch (const qreg::Error& e) {
     EXPECT_NE(std::string(e.what()).find("m_b8_s2/metrics.json"), std::string::npos) << e.what();
+  }
+}
+
+// A bad number inside a run's metrics.json is reported against that file, not the summary.
+TEST(Figures, BadMetricsFieldNamesTheRunsFile) {
+  const fs::path dir = test_dir();
+  const fs::path summary = write_training(dir);
+  json m;
+  {
+    std::ifstream in(dir / "m_b8_s2" / "metrics.json");
+    m = json::parse(in);
+  }
+  m["epochs"][1]["val_loss"] = "high";
+  write(dir / "m_b8_s2" / "metrics.json", m);
+  std::ifstream in(summary);
+  try {
+    qreg::plots::figures_for(json::parse(in), summary);
+    FAIL() << "expected an error";
+  } catch (const qreg::Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("m_b8_s2/metrics.json"), std::string::npos) << what;
+    EXPECT_NE(what.find("val_loss"), std::string::npos) << what;
+  }
+}
+
+// Bit widths and layer indices are whole numbers: null or a fraction is an error naming the
+// field, never a cast of NaN to int.
+TEST(Figures, BitsMustBeWholeNumbers) {
+  const fs::path dir = test_dir();
+  const fs::path summary = write_training(dir);
+  json doc;
+  {
+    std::ifstream in(summary);
+    doc = json::parse(in);
+  }
+  for (const json& bad : {json(nullptr), json(7.5)}) {
+    json d = doc;
+    d["runs"][0]["bits"] = bad;
+    try {
+      qreg::plots::figures_for(d, summary);
+      FAIL() << "expected an error for bits " << bad;
+    } catch (const qreg::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("'bits' must be a whole number"), std::string::npos) << e.what();
+    }
   }
 }
 

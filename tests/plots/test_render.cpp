@@ -69,6 +69,8 @@ TEST(Render, SvgAndPdf) {
   EXPECT_THROW(qreg::plots::parse_image_format("gif"), qreg::UsageError);
 }
 
+// A failed figure writes nothing: no image, no script, no temporary, and an earlier good pair
+// drawn under the same name is left as it was. The error names the script, not its temporary.
 TEST(Render, GnuplotErrorIsReportedAndLeavesNoImage) {
   const fs::path dir = test_dir();
   try {
@@ -78,8 +80,32 @@ TEST(Render, GnuplotErrorIsReportedAndLeavesNoImage) {
     const std::string what = e.what();
     EXPECT_NE(what.find("failed on"), std::string::npos) << what;
     EXPECT_NE(what.find("fig.gp"), std::string::npos) << what;
+    EXPECT_EQ(what.find(".tmp"), std::string::npos) << what;
   }
-  for (const auto& e : fs::directory_iterator(dir)) EXPECT_NE(e.path().extension(), ".png") << e.path();
+  EXPECT_TRUE(fs::is_empty(dir)) << "a failed figure leaves no file";
+
+  qreg::plots::render(figure(kBody), RenderOptions{}, dir);
+  const std::string script = slurp(dir / "fig.gp"), image = slurp(dir / "fig.png");
+  EXPECT_THROW(qreg::plots::render(figure("plot $nothing using 1:2\n"), RenderOptions{}, dir), qreg::Error);
+  EXPECT_EQ(slurp(dir / "fig.gp"), script);
+  EXPECT_EQ(slurp(dir / "fig.png"), image);
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(dir)) files += static_cast<int>(e.is_regular_file());
+  EXPECT_EQ(files, 2);
+}
+
+TEST(Render, CheckGnuplotBeforeALongJob) {
+  EXPECT_NO_THROW(qreg::plots::check_gnuplot({}));
+  RenderOptions opt;
+  opt.gnuplot = "/nonexistent/gnuplot";
+  try {
+    qreg::plots::check_gnuplot(opt);
+    FAIL() << "expected an error";
+  } catch (const qreg::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/gnuplot"), std::string::npos) << e.what();
+  }
+  opt.gnuplot = "false";  // runs, but is no gnuplot
+  EXPECT_THROW(qreg::plots::check_gnuplot(opt), qreg::Error);
 }
 
 TEST(Render, MissingGnuplotIsAnErrorNamingIt) {
