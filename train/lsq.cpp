@@ -43,8 +43,38 @@ namespace {
 
 constexpr std::int64_t kChunk = 1 << 14;
 
+/// Σ_i gw_i·∂ŵ_i/∂s over a run of n weights sharing one step (inv = 1/s), zeroing the gradient of
+/// clipped weights. Sixteen float lanes over blocks of 256 terms, the block sums added in double in
+/// order: the loop vectorizes (no integer division, no branch) and the sum depends on n only.
+/// A block's rounding error is below ~16·2⁻²⁴ of Σ|terms|, far inside SGD's own noise.
+double step_grad_run(const float* __restrict w, float* __restrict gw, std::int64_t n, float inv, float qp) {
+  constexpr std::int64_t kLanes = 16, kBlock = 256;
+  const auto term = [&](std::int64_t i) {
+    const float x = w[i] * inv;  // w/s exactly as the forward pass computes it
+    const bool inside = x > -qp && x < qp;
+    const float ds = inside ? round_half_away(x) - x : std::copysign(qp, x);
+    const float t = gw[i] * ds;
+    gw[i] = inside ? gw[i] : 0.0f;  // clipped: no gradient to w
+    return t;
+  };
+  double total = 0;
+  std::int64_t i = 0;
+  for (; i + kBlock <= n; i += kBlock) {
+    float acc[kLanes] = {};
+    for (std::int64_t j = i; j < i + kBlock; j += kLanes)
+      for (std::int64_t k = 0; k < kLanes; ++k) acc[k] += term(j + k);
+    float block = 0;
+    for (const float v : acc) block += v;
+    total += block;
+  }
+  for (; i < n; ++i) total += term(i);
+  return total;
+}
+
 // One layer: zeroes clipped weight gradients; returns Σ ∂L/∂ŵ·∂ŵ/∂s per group in `dsum`. The
-// groups' sums are split at fixed chunk boundaries and added in chunk order (any thread count).
+// weights [outer, groups, inner] are cut at fixed chunk boundaries; within a chunk each run of
+// one group's weights is summed by step_grad_run, and the per-chunk sums are added in chunk
+// order (any thread count gives the same result).
 void layer_backward(const QuantLayer& q, const float* w, const float* s, float* gw, double* dsum) {
   const std::int64_t n = q.outer * q.groups * q.inner, nc = (n + kChunk - 1) / kChunk;
   std::vector<double> part(static_cast<std::size_t>(nc * q.groups), 0.0);
@@ -52,20 +82,15 @@ void layer_backward(const QuantLayer& q, const float* w, const float* s, float* 
   tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, nc, 1), [&](const tbb::blocked_range<std::int64_t>& r) {
     for (std::int64_t c = r.begin(); c < r.end(); ++c) {
       double* acc = part.data() + c * q.groups;
-      for (std::int64_t i = c * kChunk, end = std::min(n, (c + 1) * kChunk); i < end; ++i) {
-        const std::int64_t g = (i / q.inner) % q.groups;
-        const float x = w[i] * (1.0f / s[g]);  // w/s exactly as the forward pass computes it
-        float ds;
-        if (x <= -qp) {
-          ds = -qp;
-        } else if (x >= qp) {
-          ds = qp;
-        } else {
-          acc[g] += static_cast<double>(gw[i]) * (std::round(x) - x);
-          continue;
-        }
-        acc[g] += static_cast<double>(gw[i]) * ds;
-        gw[i] = 0.0f;  // clipped: no gradient to w
+      std::int64_t i = c * kChunk;
+      const std::int64_t end = std::min(n, (c + 1) * kChunk);
+      std::int64_t g = (i / q.inner) % q.groups, j = i % q.inner;  // group and offset of weight i
+      while (i < end) {
+        const std::int64_t len = std::min(q.inner - j, end - i);
+        acc[g] += step_grad_run(w + i, gw + i, len, 1.0f / s[g], qp);
+        i += len;
+        j = 0;
+        g = g + 1 == q.groups ? 0 : g + 1;
       }
     }
   });

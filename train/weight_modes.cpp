@@ -142,15 +142,6 @@ float max_step(float max_abs, std::int32_t qmax) {
   return static_cast<float>(std::max(static_cast<double>(max_abs) / qmax, static_cast<double>(FLT_MIN)));
 }
 
-// std::round (half away from zero, signed zeros included) in a form GCC vectorizes without
-// -ffast-math (trunc and branches do not): nearbyint rounds ties to even, x − r is exact, and a
-// tie (|x − r| = ½) moves to x + ½·sign(x). Checked bitwise against std::round on a sweep of floats.
-inline float round_half_away(float x) {
-  const float r = std::nearbyint(x), d = x - r;
-  const float tie = std::abs(d) == 0.5f ? 1.0f : 0.0f;
-  return r + tie * (d + std::copysign(0.5f, x));
-}
-
 // q = s·clamp(round(w·inv), lo, hi) over n values. Plain arguments and restrict pointers: with
 // the bounds captured by reference, every store might alias them and the loop stays scalar.
 void quantize_run(const float* __restrict w, float* __restrict q, std::int64_t n, float s, float inv, float lo,

@@ -9,6 +9,7 @@
 // Bits can differ per quantized layer (LayerBits overrides); a layer at 32 bits stays float.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -19,6 +20,16 @@
 #include "core/quantizer.hpp"
 
 namespace qreg {
+
+/// std::round (half away from zero, signed zeros included) in a form GCC vectorizes without
+/// -ffast-math (trunc and branches do not): nearbyint rounds ties to even, x − r is exact, and a
+/// tie (|x − r| = ½) moves to x + ½·sign(x). Bitwise std::round (tests/train/test_weight_modes.cpp,
+/// RoundHalfAwayIsStdRound). The weight builder and LSQ's backward share it.
+inline float round_half_away(float x) {
+  const float r = std::nearbyint(x), d = x - r;
+  const float tie = std::abs(d) == 0.5f ? 1.0f : 0.0f;
+  return r + tie * (d + std::copysign(0.5f, x));
+}
 
 enum class TrainMode { Qat, Noise, Gaussian, Lsq };
 /// "qat" | "noise" | "gaussian" | "lsq"; UsageError otherwise.

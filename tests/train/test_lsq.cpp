@@ -20,6 +20,7 @@
 #include "core/executor.hpp"
 #include "core/models.hpp"
 #include "core/quantize_graph.hpp"
+#include "core/rng.hpp"
 #include "core/teacher_student.hpp"
 #include "train/lsq.hpp"
 #include "train/trainer.hpp"
@@ -130,6 +131,51 @@ TEST(Lsq, StepGradientIsTheDerivativePlusTheSteTermPerChannel) {
   }
   EXPECT_GE(clipped, 3);  // both kinds of weight are exercised
   EXPECT_LE(clipped, 12);
+}
+
+// The step gradient against the definition summed in double, on a layer large enough for the
+// vectorised blocks (256 weights), their tails, and the fixed chunks of 16,384 weights, whose
+// boundaries fall inside a channel: W [40, 700] (28,000 weights) per tensor and per channel, with
+// random ∂L/∂ŵ and steps that clip a share of the weights. The float blocks' rounding error is
+// below ~1e-6 of Σ|terms|; the tolerance is 1e-5 of it. Weight gradients: zero exactly where
+// clipped, unchanged elsewhere.
+TEST(Lsq, StepGradientMatchesTheDefinitionOnALargeLayer) {
+  const Graph g = make_mlp({700, 40}, 3);
+  const int wp = quantized_layers(g)[0].second;
+  const Tensor& w = g.values[static_cast<std::size_t>(wp)];
+  ASSERT_EQ(w.size(), 28000);
+  RandomStream rs(5, 0);
+  Tensor dw(w.shape());
+  for (float& v : dw.values()) v = rs.uniform() - 0.5f;
+  for (const Granularity gran : {Granularity::Tensor, Granularity::Channel}) {
+    const WeightModeConfig cfg{TrainMode::Lsq, 2, gran};  // Qp = 1: many weights clip
+    const auto layers = quant_layers(g, cfg);
+    const std::int64_t groups = gran == Granularity::Tensor ? 1 : 40, per = 28000 / groups;
+    std::vector<Tensor> steps{Tensor(Shape{groups})};
+    for (std::int64_t c = 0; c < groups; ++c) steps[0][c] = 0.02f + 0.001f * static_cast<float>(c);
+    ParamSet grads = g.values;
+    grads[static_cast<std::size_t>(wp)] = dw;
+    std::vector<Tensor> step_grads;
+    lsq_backward(layers, g.values, steps, grads, step_grads);
+    int clipped = 0;
+    for (std::int64_t c = 0; c < groups; ++c) {
+      const float inv = 1.0f / steps[0][c];
+      double sum = 0, scale = 0;
+      for (std::int64_t i = c * per; i < (c + 1) * per; ++i) {
+        const float x = w[i] * inv;
+        const bool inside = std::abs(x) < 1.0f;
+        const double ds = inside ? std::round(x) - double(x) : (x < 0 ? -1.0 : 1.0);
+        sum += double(dw[i]) * ds;
+        scale += std::abs(double(dw[i]) * ds);
+        EXPECT_EQ(grads[static_cast<std::size_t>(wp)][i], inside ? dw[i] : 0.0f) << i;
+        clipped += !inside;
+      }
+      const double gs = 1.0 / std::sqrt(static_cast<double>(per));  // N weights per step, Qp = 1
+      EXPECT_NEAR(step_grads[0][c], gs * sum, 1e-5 * gs * scale) << "group " << c;
+    }
+    EXPECT_GT(clipped, 1000);
+    EXPECT_LT(clipped, 27000);
+  }
 }
 
 TEST(Lsq, InitialStepIsTwiceMeanAbsOverRootQp) {
