@@ -15,10 +15,10 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <sstream>
 #include <vector>
 
-#include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/version.hpp"
 
@@ -68,14 +68,22 @@ std::string gnuplot_program(const RenderOptions& opt) {
   return env && *env ? env : "gnuplot";
 }
 
+/// What to do about a gnuplot that does not work: where the program came from decides the advice.
+std::string program_hint(const RenderOptions& opt) {
+  const char* env = std::getenv("QREG_GNUPLOT");
+  if (opt.gnuplot.empty() && env && *env)
+    return "QREG_GNUPLOT is set to '" + std::string(env) + "'; point it at gnuplot or unset it";
+  return "install gnuplot (scripts/setup-debian installs gnuplot-nox) or set QREG_GNUPLOT";
+}
+
 struct ChildResult {
   int status = -1;  // exit status, or -1 when it did not exit normally
   std::string err;  // its standard error
 };
 
-/// Runs argv[0] (looked up on PATH) with stdout discarded and stderr captured. Throws Error when
-/// it cannot be started.
-ChildResult run_child(const std::vector<std::string>& args) {
+/// Runs argv[0] (looked up on PATH) with stdout discarded and stderr captured. Throws Error, with
+/// `hint` as the advice, when it cannot be started.
+ChildResult run_child(const std::vector<std::string>& args, const std::string& hint) {
   std::array<int, 2> pipe_fds{};
   if (pipe(pipe_fds.data()) != 0) throw Error(std::string("plot: pipe: ") + std::strerror(errno));
   posix_spawn_file_actions_t actions;
@@ -93,8 +101,7 @@ ChildResult run_child(const std::vector<std::string>& args) {
   close(pipe_fds[1]);
   if (rc != 0) {
     close(pipe_fds[0]);
-    throw Error("plot: cannot run '" + args[0] + "' (" + std::strerror(rc) +
-                "): install gnuplot (scripts/setup-debian installs gnuplot-nox) or set QREG_GNUPLOT");
+    throw Error("plot: cannot run '" + args[0] + "' (" + std::strerror(rc) + "): " + hint);
   }
   ChildResult r;
   std::array<char, 4096> buf{};
@@ -149,53 +156,76 @@ std::string script_for(const Figure& f, const RenderOptions& opt) {
 }
 
 void check_gnuplot(const RenderOptions& opt) {
-  const std::string program = gnuplot_program(opt);
-  const ChildResult r = run_child({program, "--version"});
-  if (r.status != 0)
-    throw Error("plot: '" + program + "' is not a working gnuplot (" +
-                (r.status == 127 ? std::string("not found") : "exit status " + std::to_string(r.status)) +
-                "): install gnuplot-nox or set QREG_GNUPLOT");
+  // Not just `--version`: any program exits 0 on that (QREG_GNUPLOT=true would pass). gnuplot
+  // must open this format's terminal and print a token to stderr, which only gnuplot does.
+  const std::string program = gnuplot_program(opt), token = "qreg-gnuplot-ok";
+  const ChildResult r =
+      run_child({program, "-e", "set terminal " + terminal(opt) + "; print '" + token + "'"}, program_hint(opt));
+  if (r.status != 0 || r.err.find(token) == std::string::npos)
+    throw Error("plot: '" + program + "' is not a working gnuplot with the " + extension(opt.format) + " terminal (" +
+                (r.status == 0     ? std::string("it did not run the test command")
+                 : r.status == 127 ? std::string("not found")
+                                   : "exit status " + std::to_string(r.status) + ": " + first_error(r.err)) +
+                "): " + program_hint(opt));
 }
 
 fs::path render(const Figure& f, const RenderOptions& opt, const fs::path& out_dir) {
   if (opt.width < 200 || opt.height < 150 || opt.width > 20000 || opt.height > 20000)
     throw UsageError("plot: image size " + std::to_string(opt.width) + "x" + std::to_string(opt.height) +
                      " is out of range (200x150 to 20000x20000)");
+  std::error_code ec;
+  if (!fs::is_directory(out_dir, ec))
+    throw Error("plot: output folder " + out_dir.string() +
+                (fs::exists(out_dir, ec) ? " is not a folder" : " does not exist"));
   const fs::path script = out_dir / (f.name + ".gp");
   const fs::path image = out_dir / (f.name + "." + extension(opt.format));
-  // Both files are drawn as temporaries and renamed only when gnuplot succeeded: a failed figure
-  // leaves neither a new script nor an image (nor replaces earlier ones).
+  const fs::path failed = out_dir / (f.name + ".gp.failed");
+  // Both files are drawn as temporaries and renamed only when gnuplot succeeded, the script
+  // first and the image last: an image is never left beside a script that did not draw it. A
+  // failed figure leaves neither (nor replaces earlier ones); its script is kept as NAME.gp.failed,
+  // which gnuplot's error names, so the offending line can be read.
   const std::string suffix = ".tmp" + std::to_string(getpid());
   const fs::path tmp_script = out_dir / ("." + script.filename().string() + suffix);
   const fs::path tmp_image = out_dir / ("." + image.filename().string() + suffix);
-  std::error_code ec;
   const auto discard = [&] {
     fs::remove(tmp_script, ec);
     fs::remove(tmp_image, ec);
   };
-  write_file_atomic(tmp_script, script_for(f, opt));
+  {
+    std::ofstream out(tmp_script, std::ios::binary | std::ios::trunc);
+    out << script_for(f, opt);
+    out.close();
+    if (!out) {
+      discard();
+      throw Error("plot: cannot write " + tmp_script.string() + ": " + std::strerror(errno));
+    }
+  }
   const std::string program = gnuplot_program(opt);
   ChildResult r;
   try {
-    r = run_child({program, "-e", "qreg_output = " + gnuplot_quote(tmp_image.string()), tmp_script.string()});
+    r = run_child({program, "-e", "qreg_output = " + gnuplot_quote(tmp_image.string()), tmp_script.string()},
+                  program_hint(opt));
   } catch (...) {
     discard();
     throw;
   }
   if (r.status != 0 || !fs::exists(tmp_image, ec) || fs::file_size(tmp_image, ec) == 0) {
+    fs::rename(tmp_script, failed, ec);
+    const bool kept = !ec;
     discard();
-    std::string why = first_error(r.err);  // gnuplot names the temporary script: name the real one
+    std::string why = first_error(r.err);  // gnuplot names the temporary script: name the kept one
     for (std::size_t at; (at = why.find(tmp_script.string())) != std::string::npos;)
-      why.replace(at, tmp_script.string().size(), script.string());
-    throw Error("plot: " + program + " failed on " + script.string() +
-                (r.status == 127 ? " (not found: install gnuplot-nox or set QREG_GNUPLOT)" : "") + ": " + why);
+      why.replace(at, tmp_script.string().size(), kept ? failed.string() : script.string());
+    throw Error("plot: " + program + " failed on " + (kept ? failed : script).string() +
+                (r.status == 127 ? " (not found: " + program_hint(opt) + ")" : "") + ": " + why);
   }
-  fs::rename(tmp_image, image, ec);
-  if (!ec) fs::rename(tmp_script, script, ec);
+  fs::rename(tmp_script, script, ec);
+  if (!ec) fs::rename(tmp_image, image, ec);
   if (ec) {
     discard();
-    throw Error("plot: cannot write " + image.string() + " and " + script.filename().string() + ": " + ec.message());
+    throw Error("plot: cannot write " + script.string() + " and " + image.filename().string() + ": " + ec.message());
   }
+  fs::remove(failed, ec);  // an earlier failure of this figure is mended
   return image;
 }
 

@@ -23,13 +23,14 @@ struct RenderOptions {
 /// The whole script of `f` for `opt` (what NAME.gp holds): header comment, terminal, output, body.
 std::string script_for(const Figure& f, const RenderOptions& opt);
 
-/// Throws Error when the gnuplot of `opt` cannot be run (`gnuplot --version` fails): a long job
+/// Throws Error unless the gnuplot of `opt` runs and opens the terminal of opt.format: a long job
 /// that ends with figures checks this before it starts.
 void check_gnuplot(const RenderOptions& opt);
 
 /// Writes out_dir/NAME.gp and out_dir/NAME.<ext>, both atomically, and returns the image's path.
-/// Throws UsageError for a bad size, Error naming gnuplot and its first error line when gnuplot
-/// cannot be run or fails (then neither file is written, and earlier ones are left as they were).
+/// Throws UsageError for a bad size, Error when out_dir is not a folder, and Error naming gnuplot
+/// and its first error line when gnuplot cannot be run or fails: then neither file is written
+/// (earlier ones are left as they were) and the script that failed is kept as NAME.gp.failed.
 std::filesystem::path render(const Figure& f, const RenderOptions& opt, const std::filesystem::path& out_dir);
 
 }  // namespace qreg::plots

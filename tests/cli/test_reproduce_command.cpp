@@ -14,6 +14,7 @@
 
 #include "cli/claims.hpp"
 #include "tests/cli/cli_run.hpp"
+#include "tests/scoped_env.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -134,9 +135,8 @@ TEST(ReproduceCommand, OutThatIsAFileExitsOne) {
 // not after an evening of training.
 TEST(ReproduceCommand, MissingGnuplotStopsBeforeTheStudy) {
   const fs::path dir = test_dir();
-  ASSERT_EQ(setenv("QREG_GNUPLOT", "/nonexistent/gnuplot", 1), 0);
+  const test::ScopedEnv env("QREG_GNUPLOT", "/nonexistent/gnuplot");
   const CliRun r = run(tiny(dir, "1"));
-  unsetenv("QREG_GNUPLOT");
   EXPECT_EQ(r.rc, 1);
   EXPECT_NE(r.err.find("/nonexistent/gnuplot"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("reproduce: [1/6]"), std::string::npos) << r.err;

@@ -1,17 +1,21 @@
 // Tests of drawing with gnuplot (a declared dependency: scripts/setup-debian installs gnuplot-nox).
 // A PNG's size is read from its IHDR chunk (bytes 16-23, big-endian width and height, PNG spec);
 // the kept script must redraw the figure on its own; a failing gnuplot or a missing program is an
-// error that leaves no image behind.
+// error that leaves no image behind (a failed script is kept as NAME.gp.failed, for reading), and
+// a program that is not gnuplot does not pass the check that a long job runs first.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <string>
+#include <vector>
 
 #include "core/error.hpp"
 #include "plots/render.hpp"
 #include "tests/plots/plots_test_util.hpp"
+#include "tests/scoped_env.hpp"
 
 namespace {
 
@@ -69,34 +73,58 @@ TEST(Render, SvgAndPdf) {
   EXPECT_THROW(qreg::plots::parse_image_format("gif"), qreg::UsageError);
 }
 
-// A failed figure writes nothing: no image, no script, no temporary, and an earlier good pair
-// drawn under the same name is left as it was. The error names the script, not its temporary.
+// A failed figure writes no image, no script and no temporary, and an earlier good pair drawn
+// under the same name is left as it was. The script that failed is kept as fig.gp.failed, and
+// gnuplot's error names that file and its line, not the temporary. Drawing the figure again
+// successfully removes the .failed script.
 TEST(Render, GnuplotErrorIsReportedAndLeavesNoImage) {
   const fs::path dir = test_dir();
+  const std::string bad = "plot $nothing using 1:2\n";
   try {
-    qreg::plots::render(figure("plot $nothing using 1:2\n"), RenderOptions{}, dir);
+    qreg::plots::render(figure(bad), RenderOptions{}, dir);
     FAIL() << "expected an error";
   } catch (const qreg::Error& e) {
     const std::string what = e.what();
-    EXPECT_NE(what.find("failed on"), std::string::npos) << what;
-    EXPECT_NE(what.find("fig.gp"), std::string::npos) << what;
+    EXPECT_NE(what.find("failed on " + (dir / "fig.gp.failed").string()), std::string::npos) << what;
+    EXPECT_NE(what.find("fig.gp.failed\" line 7: no datablock"), std::string::npos) << what;  // gnuplot's line
     EXPECT_EQ(what.find(".tmp"), std::string::npos) << what;
   }
-  EXPECT_TRUE(fs::is_empty(dir)) << "a failed figure leaves no file";
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  EXPECT_EQ(names, std::vector<std::string>{"fig.gp.failed"});
+  EXPECT_NE(slurp(dir / "fig.gp.failed").find(bad), std::string::npos);
 
   qreg::plots::render(figure(kBody), RenderOptions{}, dir);
+  EXPECT_FALSE(fs::exists(dir / "fig.gp.failed")) << "mended by the good draw";
   const std::string script = slurp(dir / "fig.gp"), image = slurp(dir / "fig.png");
-  EXPECT_THROW(qreg::plots::render(figure("plot $nothing using 1:2\n"), RenderOptions{}, dir), qreg::Error);
+  EXPECT_THROW(qreg::plots::render(figure(bad), RenderOptions{}, dir), qreg::Error);
   EXPECT_EQ(slurp(dir / "fig.gp"), script);
   EXPECT_EQ(slurp(dir / "fig.png"), image);
   int files = 0;
   for (const auto& e : fs::directory_iterator(dir)) files += static_cast<int>(e.is_regular_file());
-  EXPECT_EQ(files, 2);
+  EXPECT_EQ(files, 3);  // fig.gp, fig.png, fig.gp.failed
 }
 
+TEST(Render, OutputMustBeAFolder) {
+  const fs::path dir = test_dir();
+  EXPECT_THROW(qreg::plots::render(figure(kBody), RenderOptions{}, dir / "missing"), qreg::Error);
+  std::ofstream(dir / "file") << "x";
+  try {
+    qreg::plots::render(figure(kBody), RenderOptions{}, dir / "file");
+    FAIL() << "expected an error";
+  } catch (const qreg::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("is not a folder"), std::string::npos) << e.what();
+  }
+}
+
+// The check a long job runs first: the program must be gnuplot and open the format's terminal.
+// `true` exits 0 on anything, so an exit status alone would pass it.
 TEST(Render, CheckGnuplotBeforeALongJob) {
+  const test::ScopedEnv env("QREG_GNUPLOT", nullptr);
   EXPECT_NO_THROW(qreg::plots::check_gnuplot({}));
   RenderOptions opt;
+  opt.format = ImageFormat::Pdf;
+  EXPECT_NO_THROW(qreg::plots::check_gnuplot(opt));
   opt.gnuplot = "/nonexistent/gnuplot";
   try {
     qreg::plots::check_gnuplot(opt);
@@ -104,8 +132,18 @@ TEST(Render, CheckGnuplotBeforeALongJob) {
   } catch (const qreg::Error& e) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/gnuplot"), std::string::npos) << e.what();
   }
-  opt.gnuplot = "false";  // runs, but is no gnuplot
-  EXPECT_THROW(qreg::plots::check_gnuplot(opt), qreg::Error);
+  for (const char* not_gnuplot : {"false", "true"}) {
+    opt.gnuplot = not_gnuplot;
+    EXPECT_THROW(qreg::plots::check_gnuplot(opt), qreg::Error) << not_gnuplot;
+  }
+  // A bad QREG_GNUPLOT is named as the culprit, so the user knows what to unset.
+  const test::ScopedEnv bad("QREG_GNUPLOT", "true");
+  try {
+    qreg::plots::check_gnuplot({});
+    FAIL() << "expected an error";
+  } catch (const qreg::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("QREG_GNUPLOT is set to 'true'"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Render, MissingGnuplotIsAnErrorNamingIt) {
