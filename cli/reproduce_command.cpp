@@ -195,7 +195,8 @@ int run_reproduce(const ReproduceOptions& opt, Output& io) {
   for (const auto& c : list)
     claims.table.add_row({c["id"].get<std::string>(), c["verdict"].get<std::string>(), c["reason"].get<std::string>()});
   if (opt.mode != "qat")
-    claims.notes.push_back("# the quantized runs trained with --mode " + opt.mode + " (C3-C5 compare them with FP32)");
+    claims.notes.push_back("# the quantized runs trained with --mode " + opt.mode +
+                           " (C3-C5 are about these runs, not about plain qat)");
   const int n_seeds = static_cast<int>(std::count(plan.seeds.begin(), plan.seeds.end(), ',')) + 1;
   if (n_seeds < 2)
     claims.notes.push_back(

@@ -113,6 +113,14 @@ TEST(Figures, LayerNoiseFigureOnePanelPerBitWidthLossIgnored) {
   EXPECT_NE(s.find("'4 bits: 1/1 agree'"), std::string::npos) << s;
   EXPECT_NE(s.find("set xtics ('L0' 0, 'L1' 1)"), std::string::npos) << s;
   EXPECT_NE(figs[0].title.find("run/model.onnx"), std::string::npos) << figs[0].title;
+  json frac = doc;  // a layer index is a whole number too (BitsMustBeWholeNumbers for bits)
+  frac["comparisons"][0]["layer"] = 1.5;
+  try {
+    qreg::plots::figures_for(frac, "validation.json");
+    FAIL() << "expected an error";
+  } catch (const qreg::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'layer' must be a whole number"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Figures, LayersFigureOneCurvePerBitWidthWithIntervals) {
