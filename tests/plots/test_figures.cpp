@@ -2,6 +2,8 @@
 // back from its datablocks and compared with values derived by hand from the documents (a model
 // SQNR of measured + 10·log10(var/model); means and standard errors over seeds: SE = sd/√n with
 // the n − 1 sample sd). Tolerance 1e-7 relative: the datablocks carry 9 significant digits.
+// Malformed documents (a missing field, a fractional bit width or layer index, a run without its
+// metrics.json) are errors naming the file, never a figure of wrong numbers.
 #include <gtest/gtest.h>
 
 #include <cmath>
