@@ -7,7 +7,7 @@ namespace qreg {
 
 struct BuildInfo {
   std::string version;     // semantic version, e.g. "0.1.0"
-  std::string commit;      // short git hash at configure time, "-dirty" when the tree was modified
+  std::string commit;      // short git hash at build time, "-dirty" when tracked files were modified
   std::string build_type;  // CMAKE_BUILD_TYPE
   std::string compiler;    // compiler id and version
   std::string arch_flags;  // -march=native or -march=x86-64-v3
