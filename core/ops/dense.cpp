@@ -7,7 +7,6 @@
 #include "core/ops/ops.hpp"
 
 namespace qreg::ops {
-namespace {
 
 // Rows per parallel GEMM block: a quarter of the rows, at least 64 and at most 256. Each block
 // packs the whole weight matrix again, so larger blocks amortise the packing (the simulator's
@@ -15,8 +14,6 @@ namespace {
 // several cores busy; 64 rows still run the packed kernels at full speed. The size depends on
 // the row count only, never on the thread count.
 std::int64_t gemm_rows(std::int64_t rows) { return std::clamp<std::int64_t>((rows / 4 + 15) / 16 * 16, 64, 256); }
-
-}  // namespace
 
 void ensure_shape(Tensor& t, const Shape& shape) {
   if (t.shape() != shape) t = Tensor(shape);

@@ -27,6 +27,10 @@ using ConstMap = Eigen::Map<const MatrixRM>;
 using Map = Eigen::Map<MatrixRM>;
 using FloatBuffer = std::vector<float, Eigen::aligned_allocator<float>>;
 
+/// Rows per parallel block when a product of `rows` rows is split (dense_forward and its backward):
+/// depends on the row count only (core/ops/dense.cpp explains the choice).
+std::int64_t gemm_rows(std::int64_t rows);
+
 /// Runs f(begin, end) over [0, n) in chunks of `chunk` items, chunks in parallel. The chunking
 /// depends on n only, so per-chunk results never depend on the thread count.
 template <class F>
