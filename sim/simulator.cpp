@@ -12,6 +12,12 @@
 // labels and g = ∂L/∂W at W, a zero-mean control variate (first_order_loss): E[ℓ_d] is unchanged.
 // Round noise compares the quantized network q(W') with its own reference W' = W + U (both
 // forwards per draw); in isolated mode only layer L is shifted and quantized.
+// Gram form: when no noisy layer lies upstream of conv layer L (the first conv in joint mode,
+// every layer in isolated mode), its input is the clean x in both passes and Δy_o(n,p) =
+// δ_o · patch(n,p) exactly, so Σ_{n,p} Δy_o² = δ_oᵀ G δ_o with G = Σ_{n,p} patch patchᵀ ([K×K],
+// once from the clean inputs). That costs O·K² per draw instead of streaming N·M outputs; it is
+// used where O·K² ≤ N·M/8 (the CNN's first conv: 1,296 against 6.4 M) and the output is then not
+// observed at all. δ is the weight difference of the two passes (round: q(W') − W').
 #include "sim/simulator.hpp"
 
 #include <tbb/blocked_range.h>
@@ -24,10 +30,12 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "core/bits.hpp"
 #include "core/error.hpp"
 #include "core/executor.hpp"
+#include "core/im2col.hpp"
 #include "core/quantize_graph.hpp"
 
 namespace qreg::sim {
@@ -53,6 +61,8 @@ struct Context {
   std::vector<double> clean_loss;                 // [chunk] summed cross-entropy, clean network
   std::vector<double> signal_power;               // [layer] mean of clean y²
   std::vector<Tensor> loss_grad;                  // [layer] ∂L/∂W_l at the clean weights (labelled only)
+  std::vector<bool> upstream_free;                // [layer] no quantized layer feeds its input
+  std::vector<std::vector<double>> gram;          // [layer] K×K patch Gram matrix, empty: not used
   std::int64_t samples = 0;
   bool labelled = false;
   std::size_t nl() const { return layers.size(); }
@@ -143,6 +153,33 @@ double sum_sq_diff(const float* pa, const float* pb, std::int64_t n) {
   return total;
 }
 
+/// Whether layer l's Σ(Δy)² comes from its Gram matrix when the layers `noisy` are perturbed.
+bool by_gram(const Context& c, std::size_t l, const std::vector<std::size_t>& noisy) {
+  return !c.gram[l].empty() && (noisy.size() == 1 || c.upstream_free[l]);
+}
+
+/// Σ_o δ_oᵀ G δ_o for layer l, δ = noisy − reference weights, rows of K = weight.size()/O.
+double gram_form(const Context& c, const Worker& w, std::size_t l) {
+  const Tensor& ref =
+      c.opt.noise == NoiseKind::Round ? w.shifted[l] : c.params[static_cast<std::size_t>(c.layers[l].weight)];
+  const Tensor& noisy = w.noisy[l];
+  const std::int64_t K = static_cast<std::int64_t>(std::sqrt(static_cast<double>(c.gram[l].size())));
+  const std::int64_t O = noisy.size() / K;
+  const double* G = c.gram[l].data();
+  std::vector<double> d(static_cast<std::size_t>(K));
+  double total = 0;
+  for (std::int64_t o = 0; o < O; ++o) {
+    for (std::int64_t k = 0; k < K; ++k)
+      d[static_cast<std::size_t>(k)] = static_cast<double>(noisy[o * K + k]) - ref[o * K + k];
+    for (std::int64_t i = 0; i < K; ++i) {
+      double gi = 0;
+      for (std::int64_t j = 0; j < K; ++j) gi += G[i * K + j] * d[static_cast<std::size_t>(j)];
+      total += d[static_cast<std::size_t>(i)] * gi;
+    }
+  }
+  return total;
+}
+
 double chunk_loss(const Context& c, std::size_t k, const Tensor& logits) {
   return cross_entropy(logits, c.labels[k]) * static_cast<double>(c.labels[k].size());
 }
@@ -158,8 +195,14 @@ void swap_in(Worker& w, const Context& c, const std::vector<std::size_t>& noisy,
 // is then compared while its output is in cache and never stored. Per-sample sums are added in
 // sample order, so the result does not depend on the thread count.
 double measure(const Context& c, Worker& w, const std::vector<std::size_t>& noisy,
-               const std::vector<std::size_t>& targets, std::vector<double>& sq) {
+               const std::vector<std::size_t>& all_targets, std::vector<double>& sq) {
   const bool round = c.opt.noise == NoiseKind::Round;
+  std::vector<std::size_t> targets;  // the streamed ones; the others by their Gram matrix
+  for (const std::size_t t : all_targets)
+    if (by_gram(c, t, noisy))
+      sq[t] += gram_form(c, w, t);
+    else
+      targets.push_back(t);
   ForwardOptions pass;
   pass.keep = {c.graph.output};
   for (const std::size_t t : targets) pass.observe.push_back(c.layers[t].output);
@@ -264,11 +307,22 @@ void check_options(const SimOptions& opt) {
 }
 
 Context make_context(const Graph& graph, const ParamSet& params, const Dataset& data, const SimOptions& opt) {
-  Context c{graph, params, opt, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 0, false};
+  Context c{graph, params, opt, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 0, false};
   for (const auto& [node, weight] : quantized_layers(graph)) {
     const Node& nd = graph.nodes[static_cast<std::size_t>(node)];
     c.layers.push_back({node, weight, nd.output, numel(graph.value_shapes[static_cast<std::size_t>(nd.output)])});
     c.keep_layers.keep.push_back(nd.output);
+  }
+  std::vector<bool> noisy_value(static_cast<std::size_t>(graph.num_values()), false);  // fed by a quantized layer
+  for (const Node& nd : graph.nodes) {                                                 // graph order is topological
+    bool fed = false;
+    for (const int v : nd.inputs) fed = fed || noisy_value[static_cast<std::size_t>(v)];
+    const bool quantized = std::any_of(c.layers.begin(), c.layers.end(), [&](const Layer& l) {
+      return graph.nodes[static_cast<std::size_t>(l.node)].output == nd.output;
+    });
+    for (const Layer& l : c.layers)
+      if (graph.nodes[static_cast<std::size_t>(l.node)].output == nd.output) c.upstream_free.push_back(!fed);
+    noisy_value[static_cast<std::size_t>(nd.output)] = fed || quantized;
   }
   c.layer_of.assign(static_cast<std::size_t>(graph.num_values()), -1);
   for (std::size_t l = 0; l < c.layers.size(); ++l)
@@ -316,14 +370,54 @@ void accumulate_loss_grad(Context& c, Executor& exec, std::size_t k, const Tenso
   }
 }
 
+/// The patch geometry of layer l when its Σ(Δy)² can come from a Gram matrix (a conv without
+/// groups where O·K² ≤ N·M/8 and some measurement has a clean input to it); nullopt otherwise.
+std::optional<WindowGeom> gram_geom(const Context& c, std::size_t l) {
+  const Node& nd = c.graph.nodes[static_cast<std::size_t>(c.layers[l].node)];
+  if (!c.opt.gram || nd.op != OpType::Conv) return std::nullopt;
+  if (c.opt.mode == NoiseMode::Joint && !c.upstream_free[l]) return std::nullopt;
+  const Tensor& w = c.params[static_cast<std::size_t>(c.layers[l].weight)];
+  const WindowGeom g = window_geom(nd, c.graph.value_shapes[static_cast<std::size_t>(nd.inputs[0])],
+                                   c.graph.value_shapes[static_cast<std::size_t>(nd.output)], w.dim(2), w.dim(3));
+  const double K = static_cast<double>(w.size() / w.dim(0)), O = static_cast<double>(w.dim(0));
+  const double streamed = static_cast<double>(c.samples) * static_cast<double>(c.layers[l].elements);
+  if (g.groups != 1 || O * K * K > streamed / 8) return std::nullopt;
+  return g;
+}
+
+/// G += Σ over the chunk's samples and output positions of patch·patchᵀ, for layer l with input x.
+void add_gram(const WindowGeom& g, const Tensor& x, std::vector<double>& gram) {
+  const std::int64_t K = g.C * g.kh * g.kw, P = g.P();
+  std::vector<float> col(static_cast<std::size_t>(K * P));
+  Eigen::Map<Eigen::MatrixXd> G(gram.data(), K, K);
+  for (std::int64_t s = 0; s < x.dim(0); ++s) {
+    im2col(g, x.data() + s * g.C * g.H * g.W, col.data());
+    const Eigen::MatrixXd patches = Eigen::Map<const MatrixRM>(col.data(), K, P).cast<double>();
+    G.noalias() += patches * patches.transpose();
+  }
+}
+
 // The clean forward: reference outputs, their power, and the clean loss per chunk. It runs on a
 // worker of the pool, whose buffers the draws then reuse (no second set of batch-sized buffers).
 void clean_pass(Context& c, WorkerPool& pool) {
   auto worker = pool.acquire();
   Executor& exec = worker->exec;
   c.signal_power.assign(c.nl(), 0.0);
+  std::vector<std::optional<WindowGeom>> geoms;
+  c.gram.assign(c.nl(), {});
+  for (std::size_t l = 0; l < c.nl(); ++l) {
+    geoms.push_back(gram_geom(c, l));
+    if (geoms.back())
+      c.gram[l].assign(static_cast<std::size_t>(std::pow(geoms.back()->C * geoms.back()->kh * geoms.back()->kw, 2)),
+                       0.0);
+  }
   for (std::size_t k = 0; k < c.inputs.size(); ++k) {
     const Tensor& logits = exec.forward(c.inputs[k], c.params);
+    for (std::size_t l = 0; l < c.nl(); ++l)
+      if (geoms[l]) {
+        const int in = c.graph.nodes[static_cast<std::size_t>(c.layers[l].node)].inputs[0];
+        add_gram(*geoms[l], in == 0 ? c.inputs[k] : exec.value(in), c.gram[l]);
+      }
     c.clean_loss.push_back(c.labelled ? chunk_loss(c, k, logits) : 0.0);
     if (c.labelled) accumulate_loss_grad(c, exec, k, logits);
     auto& outs = c.clean.emplace_back();

@@ -29,6 +29,10 @@ struct SimOptions {
   std::int64_t max_draws = 4096;  // cap with target_rse
   std::int64_t batch = 64;        // calibration samples per forward pass (64: fastest measured, docs/sim.md)
   double confidence = 0.95;       // of ci_low/ci_high
+  /// Where a layer's input carries no noise in a measurement and its patches are few (a first
+  /// conv), Σ(Δy)² is δᵀGδ with G the clean inputs' patch Gram matrix, exactly (docs/sim.md);
+  /// false streams every layer's outputs (kept for the tests that compare the two).
+  bool gram = true;
   /// Called after each round of draws (target_rse) with the draws so far and the largest RSE.
   std::function<void(std::int64_t draws, double max_rse)> progress;
 };

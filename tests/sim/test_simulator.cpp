@@ -7,6 +7,8 @@
 //   even for the largest weight), and the weights land on the grid;
 // - variance ∝ Δ²: at 8 vs 7 bits (common random numbers) the ratio of noise_var is (Δ8/Δ7)² on
 //   the linear network, exactly up to float rounding (tolerance 1e-4 relative);
+// - the Gram form of a clean-input conv (sim/simulator.cpp) gives the streamed outputs' Σ(Δy)²
+//   up to float rounding, changes nothing else, and keeps the thread-count independence;
 // - bad options are usage errors.
 #include <gtest/gtest.h>
 
@@ -74,6 +76,42 @@ TEST(Simulator, BitwiseIdenticalOnOneAndTwoThreadsResidualCnn) {
   EXPECT_EQ(a.results[0].layers.size(), 3u);  // two convs and the final Gemm
   opt.seed = 2;
   EXPECT_NE(run_with_threads(2, g, d, opt).results[0].layers[2].noise.mean, a.results[0].layers[2].noise.mean);
+}
+
+// The CNN's first conv (O = 16, K = 9) takes the Gram form in joint and isolated mode; the other
+// layers stream their outputs either way, so they, and the loss, must be bitwise unchanged. The
+// conv's value differs from the streamed one by float rounding only: the streamed Δy is the
+// difference of two float outputs (relative rounding ~6e-8 of |y|, and |Δy| ≥ ~1% of |y| at 8
+// bits, so ≤ ~1e-5 of Δy), squared and summed in float blocks (≤ 1.2e-6): tolerance 1e-4
+// relative. Bitwise equality there would mean the Gram form was not used.
+TEST(Simulator, GramFormOfTheFirstConvMatchesItsStreamedOutputs) {
+  const qreg::Graph g = qreg::make_cnn(2);
+  const qreg::Dataset d = qreg::test::random_data(32, {1, 28, 28}, 10, 7, 0.0f, 1.0f);
+  for (const NoiseKind kind : {NoiseKind::Uniform, NoiseKind::Round})
+    for (const NoiseMode mode : {NoiseMode::Joint, NoiseMode::Isolated}) {
+      SimOptions opt;
+      opt.bits = {8, 4};
+      opt.noise = kind;
+      opt.mode = mode;
+      opt.draws = 4;
+      const SimResult gram = run_with_threads(1, g, d, opt);
+      expect_identical(gram, run_with_threads(2, g, d, opt));
+      opt.gram = false;
+      const SimResult streamed = run_with_threads(1, g, d, opt);
+      for (std::size_t b = 0; b < 2; ++b) {
+        const auto &x = gram.results[b], &y = streamed.results[b];
+        ASSERT_EQ(x.layers.size(), 4u);
+        const double a0 = x.layers[0].noise.mean, s0 = y.layers[0].noise.mean;
+        EXPECT_NEAR(a0, s0, 1e-4 * s0) << "bits " << x.bits;
+        EXPECT_NE(a0, s0) << "bits " << x.bits << ": the Gram form was not used";
+        EXPECT_NEAR(x.layers[0].noise.std_error, y.layers[0].noise.std_error, 1e-3 * y.layers[0].noise.std_error);
+        for (std::size_t l = 1; l < 4; ++l) EXPECT_EQ(x.layers[l].noise.mean, y.layers[l].noise.mean) << l;
+        ASSERT_EQ(x.loss_increase.has_value(), y.loss_increase.has_value());
+        if (x.loss_increase) {
+          EXPECT_EQ(x.loss_increase->mean, y.loss_increase->mean);
+        }
+      }
+    }
 }
 
 TEST(Simulator, TargetRseStopsBelowTarget) {
