@@ -57,7 +57,7 @@ struct Context {
   std::vector<std::vector<QuantParams>> quant;    // [bits][layer]
   std::vector<Tensor> inputs;                     // per chunk of samples
   std::vector<std::vector<std::int32_t>> labels;  // per chunk; empty when unlabelled
-  std::vector<std::vector<Tensor>> clean;         // [chunk][layer] clean outputs
+  std::vector<std::vector<Tensor>> clean;         // [chunk][layer] clean outputs (empty for Gram layers)
   std::vector<double> clean_loss;                 // [chunk] summed cross-entropy, clean network
   std::vector<double> signal_power;               // [layer] mean of clean y²
   std::vector<Tensor> loss_grad;                  // [layer] ∂L/∂W_l at the clean weights (labelled only)
@@ -420,10 +420,12 @@ void clean_pass(Context& c, WorkerPool& pool) {
       }
     c.clean_loss.push_back(c.labelled ? chunk_loss(c, k, logits) : 0.0);
     if (c.labelled) accumulate_loss_grad(c, exec, k, logits);
-    auto& outs = c.clean.emplace_back();
+    auto& outs = c.clean.emplace_back(c.nl());
     for (std::size_t l = 0; l < c.nl(); ++l) {
-      outs.push_back(exec.value(c.layers[l].output));
-      for (const float y : outs.back().values()) c.signal_power[l] += static_cast<double>(y) * y;
+      const Tensor& y = exec.value(c.layers[l].output);
+      const float* py = y.data();
+      c.signal_power[l] += lane_sum(y.size(), [&](std::int64_t i) { return static_cast<double>(py[i]) * py[i]; });
+      if (c.gram[l].empty()) outs[l] = y;  // a Gram layer's outputs are never compared: not kept
     }
   }
   for (std::size_t l = 0; l < c.nl(); ++l)
