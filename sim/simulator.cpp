@@ -355,12 +355,12 @@ Context make_context(const Graph& graph, const ParamSet& params, const Dataset& 
 }
 
 // ∂L/∂W of the mean loss over the whole set: chunk k's mean-loss gradient weighted by n_k/N.
-void accumulate_loss_grad(Context& c, Executor& exec, std::size_t k, const Tensor& logits) {
+// `grads` is the caller's, reused across chunks (fresh tensors per chunk were page faults).
+void accumulate_loss_grad(Context& c, Executor& exec, std::size_t k, const Tensor& logits, ParamSet& grads) {
   Tensor seed;
   cross_entropy(logits, c.labels[k], &seed);
   const float weight = static_cast<float>(static_cast<double>(c.labels[k].size()) / static_cast<double>(c.samples));
   for (float& v : seed.values()) v *= weight;
-  ParamSet grads;
   exec.backward({{c.graph.output, seed}}, c.params, grads, /*input_grad=*/false);
   if (c.loss_grad.empty())
     for (const Layer& l : c.layers) c.loss_grad.emplace_back(c.params[static_cast<std::size_t>(l.weight)].shape());
@@ -403,6 +403,7 @@ void clean_pass(Context& c, WorkerPool& pool) {
   auto worker = pool.acquire();
   Executor& exec = worker->exec;
   c.signal_power.assign(c.nl(), 0.0);
+  ParamSet grads;
   std::vector<std::optional<WindowGeom>> geoms;
   c.gram.assign(c.nl(), {});
   for (std::size_t l = 0; l < c.nl(); ++l) {
@@ -419,7 +420,7 @@ void clean_pass(Context& c, WorkerPool& pool) {
         add_gram(*geoms[l], in == 0 ? c.inputs[k] : exec.value(in), c.gram[l]);
       }
     c.clean_loss.push_back(c.labelled ? chunk_loss(c, k, logits) : 0.0);
-    if (c.labelled) accumulate_loss_grad(c, exec, k, logits);
+    if (c.labelled) accumulate_loss_grad(c, exec, k, logits, grads);
     auto& outs = c.clean.emplace_back(c.nl());
     for (std::size_t l = 0; l < c.nl(); ++l) {
       const Tensor& y = exec.value(c.layers[l].output);
