@@ -70,19 +70,33 @@ void BM_Sgemm(benchmark::State& state) {
   state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsRate);
 }
 
+constexpr std::int64_t kSamples = 512;
+
+/// A simulate benchmark's model (range(0): 0 MLP, 1 CNN) and its calibration set, on range(1)
+/// threads for the scope of the object.
+struct SimCase {
+  qreg::ThreadScope scope;
+  qreg::Graph g;
+  qreg::Dataset d;
+  explicit SimCase(const benchmark::State& state)
+      : scope(static_cast<int>(state.range(1))),
+        g(state.range(0) == 1 ? qreg::make_cnn(1) : qreg::make_mlp({784, 256, 256, 10}, 1)),
+        d(data_for(g, kSamples)) {}
+  double simulate(std::int64_t draws, std::int64_t batch = 64) const {
+    qreg::sim::SimOptions opt;
+    opt.bits = {8};
+    opt.draws = draws;
+    opt.batch = batch;
+    return qreg::sim::simulate(g, g.values, d, opt).max_rse;
+  }
+};
+
 void BM_Simulate(benchmark::State& state) {
-  const bool cnn = state.range(0) == 1;
-  const int threads = static_cast<int>(state.range(1));
-  qreg::ThreadScope scope(threads);
-  const qreg::Graph g = cnn ? qreg::make_cnn(1) : qreg::make_mlp({784, 256, 256, 10}, 1);
-  const std::int64_t n = 512;
-  const qreg::Dataset d = data_for(g, n);
-  qreg::sim::SimOptions opt;
-  opt.bits = {8};
-  opt.draws = state.range(2);
-  opt.batch = state.range(3);
-  for (auto _ : state) benchmark::DoNotOptimize(qreg::sim::simulate(g, g.values, d, opt).max_rse);
-  const double flops = forward_flops(g, n) * static_cast<double>(opt.draws) * static_cast<double>(state.iterations());
+  const SimCase sc(state);
+  const std::int64_t draws = state.range(2);
+  for (auto _ : state) benchmark::DoNotOptimize(sc.simulate(draws, state.range(3)));
+  const double flops =
+      forward_flops(sc.g, kSamples) * static_cast<double>(draws) * static_cast<double>(state.iterations());
   state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsRate);
 }
 
@@ -90,27 +104,19 @@ void BM_Simulate(benchmark::State& state) {
 // difference, so the one-off clean pass (forward and loss-gradient backward) cancels. Reported
 // time is that difference; GFLOP/s = the 48 extra draws' FLOPs over it.
 void BM_SimulateMarginal(benchmark::State& state) {
-  const bool cnn = state.range(0) == 1;
-  const int threads = static_cast<int>(state.range(1));
-  qreg::ThreadScope scope(threads);
-  const qreg::Graph g = cnn ? qreg::make_cnn(1) : qreg::make_mlp({784, 256, 256, 10}, 1);
-  const std::int64_t n = 512;
-  const qreg::Dataset d = data_for(g, n);
-  qreg::sim::SimOptions opt;
-  opt.bits = {8};
+  const SimCase sc(state);
   double seconds = 0;
   for (auto _ : state) {
     double t[2];
     for (int i = 0; i < 2; ++i) {
-      opt.draws = i == 0 ? 16 : 64;
       const auto t0 = std::chrono::steady_clock::now();
-      benchmark::DoNotOptimize(qreg::sim::simulate(g, g.values, d, opt).max_rse);
+      benchmark::DoNotOptimize(sc.simulate(i == 0 ? 16 : 64));
       t[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     }
     state.SetIterationTime(t[1] - t[0]);
     seconds += t[1] - t[0];
   }
-  const double flops = forward_flops(g, n) * 48.0 * static_cast<double>(state.iterations());
+  const double flops = forward_flops(sc.g, kSamples) * 48.0 * static_cast<double>(state.iterations());
   state.counters["GFLOP/s"] = flops * 1e-9 / seconds;
 }
 
