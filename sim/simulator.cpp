@@ -190,7 +190,8 @@ void swap_in(Worker& w, const Context& c, const std::vector<std::size_t>& noisy,
 
 // One measurement: layers `noisy` perturbed (their draw already in w.noisy / w.shifted), the
 // squared output deviation of layers `targets` summed into sq[t], the loss difference returned
-// (sample sums; NaN when unlabelled). The noisy pass keeps only the logits and observes the
+// (sample sums; 0 when unlabelled, and then no forward pass runs when every target has a Gram
+// form). The noisy pass keeps only the logits and observes the
 // targets' outputs sample by sample (Executor's streamed forward): a conv feeding ReLU → max-pool
 // is then compared while its output is in cache and never stored. Per-sample sums are added in
 // sample order, so the result does not depend on the thread count.
@@ -203,6 +204,7 @@ double measure(const Context& c, Worker& w, const std::vector<std::size_t>& nois
       sq[t] += gram_form(c, w, t);
     else
       targets.push_back(t);
+  if (targets.empty() && !c.labelled) return 0.0;  // nothing left that needs the network
   ForwardOptions pass;
   pass.keep = {c.graph.output};
   for (const std::size_t t : targets) pass.observe.push_back(c.layers[t].output);
@@ -225,6 +227,8 @@ double measure(const Context& c, Worker& w, const std::vector<std::size_t>& nois
     }
     for (const std::size_t t : targets) {
       w.refs[t] = round ? &w.ref[t] : &c.clean[k][t];
+      QREG_ASSERT(w.refs[t]->size() == c.inputs[k].dim(0) * c.layers[t].elements,
+                  "simulate: a streamed layer has no reference output (its clean output was not kept)");
       w.sample_sq[t].assign(static_cast<std::size_t>(c.inputs[k].dim(0)), 0.0);
     }
     swap_in(w, c, noisy, w.noisy);
