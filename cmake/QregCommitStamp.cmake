@@ -4,18 +4,32 @@
 # folder was configured at; OUTPUT is rewritten only when the text changes, so an unchanged tree
 # recompiles nothing.
 #   cmake -DSOURCE_DIR=<repo> -DOUTPUT=<file> -P QregCommitStamp.cmake
-execute_process(COMMAND git rev-parse --short=12 HEAD
+# The hash counts only when SOURCE_DIR is the top of its own checkout: a source tarball unpacked
+# inside some other repository must not be stamped with that repository's commit.
+set(_commit "unknown")  # not a git checkout of qreg (a source tarball), or no git
+execute_process(COMMAND git rev-parse --show-toplevel
                 WORKING_DIRECTORY ${SOURCE_DIR}
-                OUTPUT_VARIABLE _commit OUTPUT_STRIP_TRAILING_WHITESPACE
+                OUTPUT_VARIABLE _top OUTPUT_STRIP_TRAILING_WHITESPACE
                 ERROR_QUIET RESULT_VARIABLE _rc)
-if(NOT _rc EQUAL 0 OR _commit STREQUAL "")
-  set(_commit "unknown")  # not a git checkout (a source tarball)
-else()
-  execute_process(COMMAND git status --porcelain --untracked-files=no
-                  WORKING_DIRECTORY ${SOURCE_DIR}
-                  OUTPUT_VARIABLE _dirty OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
-  if(NOT _dirty STREQUAL "")
-    string(APPEND _commit "-dirty")
+if(_rc EQUAL 0 AND NOT _top STREQUAL "")
+  file(REAL_PATH "${_top}" _top)
+  file(REAL_PATH "${SOURCE_DIR}" _src)
+  if(_top STREQUAL _src)
+    execute_process(COMMAND git rev-parse --short=12 HEAD
+                    WORKING_DIRECTORY ${SOURCE_DIR}
+                    OUTPUT_VARIABLE _head OUTPUT_STRIP_TRAILING_WHITESPACE
+                    ERROR_QUIET RESULT_VARIABLE _rc)
+    if(_rc EQUAL 0 AND NOT _head STREQUAL "")
+      set(_commit "${_head}")
+      # --no-optional-locks: a status run by the build must not take the index lock and so get
+      # in the way of a git command the user runs at the same time.
+      execute_process(COMMAND git --no-optional-locks status --porcelain --untracked-files=no
+                      WORKING_DIRECTORY ${SOURCE_DIR}
+                      OUTPUT_VARIABLE _dirty OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+      if(NOT _dirty STREQUAL "")
+        string(APPEND _commit "-dirty")
+      endif()
+    endif()
   endif()
 endif()
 set(_text "// Generated at build time by cmake/QregCommitStamp.cmake: do not edit.
