@@ -160,7 +160,9 @@ void check_gnuplot(const RenderOptions& opt) {
   // must open this format's terminal and print a token to stderr, which only gnuplot does.
   const std::string program = gnuplot_program(opt), token = "qreg-gnuplot-ok";
   const ChildResult r =
-      run_child({program, "-e", "set terminal " + terminal(opt) + "; print '" + token + "'"}, program_hint(opt));
+      // `set print` first: a ~/.gnuplot that sends print elsewhere must not fail the check.
+      run_child({program, "-e", "set terminal " + terminal(opt) + "; set print; print '" + token + "'"},
+                program_hint(opt));
   if (r.status != 0 || r.err.find(token) == std::string::npos)
     throw Error("plot: '" + program + "' is not a working gnuplot with the " + extension(opt.format) + " terminal (" +
                 (r.status == 0     ? std::string("it did not run the test command")
@@ -181,9 +183,11 @@ fs::path render(const Figure& f, const RenderOptions& opt, const fs::path& out_d
   const fs::path image = out_dir / (f.name + "." + extension(opt.format));
   const fs::path failed = out_dir / (f.name + ".gp.failed");
   // Both files are drawn as temporaries and renamed only when gnuplot succeeded, the script
-  // first and the image last: an image is never left beside a script that did not draw it. A
-  // failed figure leaves neither (nor replaces earlier ones); its script is kept as NAME.gp.failed,
-  // which gnuplot's error names, so the offending line can be read.
+  // first and the image last. A failed figure leaves neither (nor replaces earlier ones); its
+  // script is kept as NAME.gp.failed, which gnuplot's error names, so the offending line can be
+  // read (or, when even that rename fails, under its temporary name, which the error then gives).
+  // Should the image's rename fail after the script's, an older image would sit beside a script
+  // that did not draw it: it is removed, and the error says the new script redraws it.
   const std::string suffix = ".tmp" + std::to_string(getpid());
   const fs::path tmp_script = out_dir / ("." + script.filename().string() + suffix);
   const fs::path tmp_image = out_dir / ("." + image.filename().string() + suffix);
@@ -211,19 +215,27 @@ fs::path render(const Figure& f, const RenderOptions& opt, const fs::path& out_d
   }
   if (r.status != 0 || !fs::exists(tmp_image, ec) || fs::file_size(tmp_image, ec) == 0) {
     fs::rename(tmp_script, failed, ec);
-    const bool kept = !ec;
-    discard();
+    const fs::path kept = ec ? tmp_script : failed;
+    fs::remove(tmp_image, ec);
     std::string why = first_error(r.err);  // gnuplot names the temporary script: name the kept one
-    for (std::size_t at; (at = why.find(tmp_script.string())) != std::string::npos;)
-      why.replace(at, tmp_script.string().size(), kept ? failed.string() : script.string());
-    throw Error("plot: " + program + " failed on " + (kept ? failed : script).string() +
+    if (kept != tmp_script)
+      for (std::size_t at; (at = why.find(tmp_script.string())) != std::string::npos;)
+        why.replace(at, tmp_script.string().size(), kept.string());
+    throw Error("plot: " + program + " failed on " + kept.string() +
                 (r.status == 127 ? " (not found: " + program_hint(opt) + ")" : "") + ": " + why);
   }
   fs::rename(tmp_script, script, ec);
-  if (!ec) fs::rename(tmp_image, image, ec);
   if (ec) {
     discard();
-    throw Error("plot: cannot write " + script.string() + " and " + image.filename().string() + ": " + ec.message());
+    throw Error("plot: cannot write " + script.string() + ": " + ec.message() + " (nothing was replaced)");
+  }
+  fs::rename(tmp_image, image, ec);
+  if (ec) {
+    const std::string what = ec.message();
+    fs::remove(tmp_image, ec);
+    if (fs::is_regular_file(image, ec)) fs::remove(image, ec);  // an older image the new script did not draw
+    throw Error("plot: cannot write " + image.string() + ": " + what + " (" + script.filename().string() +
+                " is written: run gnuplot on it in " + out_dir.string() + " to draw the image)");
   }
   fs::remove(failed, ec);  // an earlier failure of this figure is mended
   return image;

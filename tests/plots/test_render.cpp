@@ -1,8 +1,10 @@
 // Tests of drawing with gnuplot (a declared dependency: scripts/setup-debian installs gnuplot-nox).
 // A PNG's size is read from its IHDR chunk (bytes 16-23, big-endian width and height, PNG spec);
 // the kept script must redraw the figure on its own; a failing gnuplot or a missing program is an
-// error that leaves no image behind (a failed script is kept as NAME.gp.failed, for reading), and
-// a program that is not gnuplot does not pass the check that a long job runs first.
+// error that leaves no image behind (a failed script is kept as NAME.gp.failed, for reading, or
+// under its temporary name when that name is taken), a name taken by a folder is an error that
+// says what was written, and a program that is not gnuplot does not pass the check that a long
+// job runs first (a ~/.gnuplot redirecting `print` does not fail a real one).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -105,6 +107,46 @@ TEST(Render, GnuplotErrorIsReportedAndLeavesNoImage) {
   EXPECT_EQ(files, 3);  // fig.gp, fig.png, fig.gp.failed
 }
 
+// When even fig.gp.failed cannot be written (here a folder holds that name), the failed script
+// stays under its temporary name, and the error names that file, which exists and holds it.
+TEST(Render, FailedScriptKeptUnderItsTemporaryNameWhenItsNameIsTaken) {
+  const fs::path dir = test_dir();
+  fs::create_directories(dir / "fig.gp.failed" / "x");
+  const std::string bad = "plot $nothing using 1:2\n";
+  try {
+    qreg::plots::render(figure(bad), RenderOptions{}, dir);
+    FAIL() << "expected an error";
+  } catch (const qreg::Error& e) {
+    const std::string what = e.what(), tag = "failed on ", end = ": ";
+    const std::size_t at = what.find(tag);
+    ASSERT_NE(at, std::string::npos) << what;
+    const fs::path kept = what.substr(at + tag.size(), what.find(end, at + tag.size()) - at - tag.size());
+    EXPECT_EQ(kept.parent_path(), dir) << what;
+    EXPECT_NE(kept.filename().string().find(".fig.gp.tmp"), std::string::npos) << what;
+    EXPECT_NE(slurp(kept).find(bad), std::string::npos) << what;
+  }
+  EXPECT_FALSE(fs::exists(dir / "fig.gp"));
+  EXPECT_FALSE(fs::exists(dir / "fig.png"));
+}
+
+// The script is in place but the image's name is taken by a folder: the error says so and that
+// the new script redraws the image; no temporary is left.
+TEST(Render, ImageNameTakenLeavesTheScriptAndSaysHowToDraw) {
+  const fs::path dir = test_dir();
+  fs::create_directories(dir / "fig.png" / "x");
+  try {
+    qreg::plots::render(figure(kBody), RenderOptions{}, dir);
+    FAIL() << "expected an error";
+  } catch (const qreg::Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("cannot write " + (dir / "fig.png").string()), std::string::npos) << what;
+    EXPECT_NE(what.find("fig.gp is written"), std::string::npos) << what;
+  }
+  EXPECT_NE(slurp(dir / "fig.gp").find(kBody), std::string::npos);
+  for (const auto& e : fs::directory_iterator(dir))
+    EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
+}
+
 TEST(Render, OutputMustBeAFolder) {
   const fs::path dir = test_dir();
   EXPECT_THROW(qreg::plots::render(figure(kBody), RenderOptions{}, dir / "missing"), qreg::Error);
@@ -125,6 +167,13 @@ TEST(Render, CheckGnuplotBeforeALongJob) {
   RenderOptions opt;
   opt.format = ImageFormat::Pdf;
   EXPECT_NO_THROW(qreg::plots::check_gnuplot(opt));
+  {
+    // A user's ~/.gnuplot that sends `print` elsewhere does not make gnuplot look broken.
+    const fs::path home = test_dir();
+    std::ofstream(home / ".gnuplot") << "set print '/dev/null'\n";
+    const test::ScopedEnv h("HOME", home.c_str());
+    EXPECT_NO_THROW(qreg::plots::check_gnuplot(opt));
+  }
   opt.gnuplot = "/nonexistent/gnuplot";
   try {
     qreg::plots::check_gnuplot(opt);
