@@ -2,6 +2,9 @@
 
 #include <ostream>
 
+#include "backends/registry.hpp"
+#include "core/error.hpp"
+
 namespace qreg::cli {
 
 void add_format_option(CLI::App& cmd, CommonOptions& common) {
@@ -25,7 +28,24 @@ void add_seed_option(CLI::App& cmd, CommonOptions& common) {
 }
 
 void add_backend_option(CLI::App& cmd, CommonOptions& common) {
-  cmd.add_option("--backend", common.backend, "Compute backend (see `qreg backends`)")->capture_default_str();
+  cmd.add_option("--backend", common.backend,
+                 "Compute backend: cpu (the cuda backend's kernels do not run whole networks yet; see `qreg "
+                 "backends`)")
+      ->capture_default_str();
+}
+
+void check_backend(const CommonOptions& common, const std::string& command) {
+  if (common.backend == "cpu") return;
+  std::string names;
+  for (const BackendInfo& b : list_backends()) {
+    if (b.name == common.backend)
+      throw UsageError(command + ": --backend " + b.name + " is not supported: the network engine runs on the cpu " +
+                       "backend only in this version; the " + b.name +
+                       " backend provides GEMM and fake-quantize kernels only (bench_cuda measures them; here it is " +
+                       (b.usable ? "usable: " : "not usable: ") + b.detail + "); use --backend cpu");
+    names += (names.empty() ? "" : ", ") + b.name;
+  }
+  throw UsageError(command + ": --backend '" + common.backend + "' does not exist (available: " + names + ")");
 }
 
 void emit_report(const Report& report, const CommonOptions& common, Output& io) {

@@ -36,6 +36,10 @@ void add_out_option(CLI::App& cmd, CommonOptions& common);
 void add_threads_option(CLI::App& cmd, CommonOptions& common);
 void add_seed_option(CLI::App& cmd, CommonOptions& common);
 void add_backend_option(CLI::App& cmd, CommonOptions& common);
+/// Fails before any work when --backend names a backend `command` cannot run on: UsageError for an
+/// unknown name (listing the known ones), and for cuda, whose kernels (GEMM, fake-quantize) do not
+/// yet make a network engine: every command runs on the cpu backend in this version.
+void check_backend(const CommonOptions& common, const std::string& command);
 
 /// Writes `report` to the --out file atomically, or to stdout, in the chosen format.
 void emit_report(const Report& report, const CommonOptions& common, Output& io);

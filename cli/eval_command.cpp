@@ -39,6 +39,7 @@ nlohmann::json layer_steps_json(const Graph& graph, const QuantizedGraphParams& 
 }  // namespace
 
 int run_eval(const EvalOptions& opt, Output& io) {
+  check_backend(opt.common, "eval");
   const auto bits_list = parse_bits_list(opt.bits);
   GraphQuantConfig cfg;
   cfg.granularity = parse_granularity(opt.granularity);
@@ -91,6 +92,7 @@ void add_eval_command(CLI::App& app, Action& action) {
   add_format_option(*cmd, opt->common);
   add_out_option(*cmd, opt->common);
   add_threads_option(*cmd, opt->common);
+  add_backend_option(*cmd, opt->common);
   cmd->callback([opt, &action] { action = [opt](Output& io) { return run_eval(*opt, io); }; });
 }
 

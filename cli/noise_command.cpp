@@ -71,6 +71,7 @@ nlohmann::json result_json(int bits, const NoiseStats& s, std::optional<Gain> ga
 }  // namespace
 
 int run_noise(const NoiseOptions& opt, Output& io) {
+  check_backend(opt.common, "noise");
   const Distribution dist = parse_distribution(opt.dist);
   const Granularity granularity = parse_granularity(opt.granularity);
   const Scheme scheme = parse_scheme(opt.scheme);
@@ -135,6 +136,7 @@ void add_noise_command(CLI::App& app, Action& action) {
   cmd->add_option("--scheme", opt->scheme, "Quantizer: symmetric | asymmetric")->capture_default_str();
   add_seed_option(*cmd, opt->common);
   add_threads_option(*cmd, opt->common);
+  add_backend_option(*cmd, opt->common);
   add_format_option(*cmd, opt->common);
   add_out_option(*cmd, opt->common);
   cmd->callback([opt, &action] { action = [opt](Output& io) { return run_noise(*opt, io); }; });

@@ -27,6 +27,7 @@ struct ReproduceOptions {
   std::string out = "runs/reproduce";
   std::uint64_t seed = 1;  // seeds are seed, seed+1, seed+2 (full) or seed (quick)
   int threads = 0;
+  std::string backend = "cpu";
   // Overrides of the preset sizes (0 / empty: the preset). For tests and experiments.
   std::string models, widths, bits, data, val_data, data_dir;
   std::int64_t train_size = -1, val_size = -1, samples = 0, max_draws = 0, noise_size = 0;
@@ -95,12 +96,14 @@ CommonOptions common_for(const ReproduceOptions& o, const fs::path& out, const c
   c.out = out.string();
   c.threads = o.threads;
   c.seed = o.seed;
+  c.backend = o.backend;
   return c;
 }
 
 }  // namespace
 
 int run_reproduce(const ReproduceOptions& opt, Output& io) {
+  check_backend(common_for(opt, {}), "reproduce");
   const Plan plan = make_plan(opt);
   const std::string bits = opt.bits.empty() ? "32,8,4,2" : opt.bits;
   if (("," + bits + ",").find(",32,") == std::string::npos && ("," + bits + ",").find(",fp32,") == std::string::npos)
@@ -225,6 +228,7 @@ void add_reproduce_command(CLI::App& app, Action& action) {
   cmd->add_option("--out", opt->out, "Output folder")->capture_default_str();
   cmd->add_option("--seed", opt->seed, "First seed (training, theory probes, simulation)")->capture_default_str();
   cmd->add_option("--threads", opt->threads, "Worker threads (0 = all)")->capture_default_str();
+  cmd->add_option("--backend", opt->backend, "Compute backend: cpu (see `qreg backends`)")->capture_default_str();
   cmd->add_option("--models", opt->models, "Override: built-in models to train, e.g. mlp,cnn");
   cmd->add_option("--widths", opt->widths, "Override: layer widths of the built-in mlp");
   cmd->add_option("--bits", opt->bits, "Override: training bit widths (default 32,8,4,2; claims need these)");

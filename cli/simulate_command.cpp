@@ -97,6 +97,7 @@ sim::SimOptions sim_options(const SimulateOptions& opt, Output& io) {
 }  // namespace
 
 int run_simulate(const SimulateOptions& opt, Output& io) {
+  check_backend(opt.common, "simulate");
   const sim::SimOptions sopt = sim_options(opt, io);
   parse_format(opt.common.format);  // fail before the work, not after
   if (opt.confidence <= 0 || opt.confidence >= 1) throw UsageError("simulate: --confidence must lie in (0, 1)");
@@ -161,6 +162,7 @@ void add_simulate_command(CLI::App& app, Action& action) {
   cmd->add_option("--confidence", opt->confidence, "Confidence level of the intervals")->capture_default_str();
   add_seed_option(*cmd, opt->common);
   add_threads_option(*cmd, opt->common);
+  add_backend_option(*cmd, opt->common);
   add_format_option(*cmd, opt->common);
   add_out_option(*cmd, opt->common);
   cmd->callback([opt, &action] { action = [opt](Output& io) { return run_simulate(*opt, io); }; });

@@ -121,6 +121,7 @@ void add_bits_result(const TheoryOptions& opt, const Graph& g, const Precomputed
 }  // namespace
 
 int run_theory(const TheoryOptions& opt, Output& io) {
+  check_backend(opt.common, "theory");
   const auto bits = parse_bits_list(opt.bits);
   parse_granularity(opt.granularity);
   parse_mode(opt.mode);
@@ -200,6 +201,7 @@ void add_theory_command(CLI::App& app, Action& action) {
   add_format_option(*cmd, opt->common);
   add_out_option(*cmd, opt->common);
   add_threads_option(*cmd, opt->common);
+  add_backend_option(*cmd, opt->common);
   cmd->footer(
       "The loss increase is the curvature (Gauss-Newton) term plus the ReLU-kink term, which needs labels; "
       "without labels only the curvature term is reported. JSON gives both terms (docs/theory.md).");

@@ -94,6 +94,7 @@ std::string run_name(const TrainOptions& opt, int bits, std::uint64_t seed) {
 }  // namespace
 
 int run_train(const TrainOptions& opt, Output& io) {
+  check_backend(opt.common, "train");
   const auto bits_list = parse_bits_list(opt.bits);
   const auto seeds = parse_int_list(opt.seeds, "--seeds");
   run_config(opt, 8, 0);  // validates the names and --layer-bits before any data is loaded
@@ -211,6 +212,7 @@ void add_train_command(CLI::App& app, Action& action) {
   cmd->add_flag("--resume", opt->resume, "Continue interrupted runs from their checkpoints; skip finished ones");
   add_format_option(*cmd, opt->common);
   add_threads_option(*cmd, opt->common);
+  add_backend_option(*cmd, opt->common);
   cmd->callback([opt, &action] { action = [opt](Output& io) { return run_train(*opt, io); }; });
 }
 

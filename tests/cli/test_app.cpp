@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "tests/cli/cli_run.hpp"
 
@@ -60,6 +62,28 @@ TEST(Cli, BackendsListsCpuUsableAndCuda) {
   EXPECT_TRUE(j["backends"][0]["usable"].get<bool>());
   EXPECT_EQ(j["backends"][1]["name"], "cuda");
   EXPECT_FALSE(j["backends"][1]["detail"].get<std::string>().empty());
+}
+
+// --backend (DESIGN.md shared options): cpu runs; cuda is known but its kernels do not run a whole
+// network yet, so every compute command refuses it before any work, naming it and whether it is
+// usable here; an unknown name lists the known ones. Both are usage errors (exit 2).
+TEST(Cli, BackendOptionAcceptsCpuAndRefusesOthersBeforeWork) {
+  const CliRun ok = run({"noise", "--size", "1000", "--backend", "cpu", "--format", "json"});
+  ASSERT_EQ(ok.rc, 0) << ok.err;
+  EXPECT_EQ(nlohmann::json::parse(ok.out)["backend"], "cpu");
+  for (const std::string c : {"noise", "eval", "theory", "simulate", "train", "reproduce"}) {
+    std::vector<std::string> args = {c, "--out", "/nonexistent/never-written"};
+    if (c != "noise" && c != "reproduce") args.insert(args.end(), {"--model", "mlp"});
+    args.insert(args.end(), {"--backend", "cuda"});
+    const CliRun cuda = run(args);
+    EXPECT_EQ(cuda.rc, 2) << c << ": " << cuda.err;
+    EXPECT_NE(cuda.err.find(c + ": --backend cuda is not supported"), std::string::npos) << cuda.err;
+    EXPECT_NE(cuda.err.find("use --backend cpu"), std::string::npos) << cuda.err;
+    args.back() = "tpu";
+    const CliRun bogus = run(args);
+    EXPECT_EQ(bogus.rc, 2) << c << ": " << bogus.err;
+    EXPECT_NE(bogus.err.find("'tpu' does not exist (available: cpu, cuda)"), std::string::npos) << bogus.err;
+  }
 }
 
 }  // namespace
