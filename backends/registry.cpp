@@ -21,6 +21,15 @@ std::vector<BackendInfo> list_backends() {
   return out;
 }
 
+BackendInfo find_backend(const std::string& name) {
+  std::string names;
+  for (BackendInfo& b : list_backends()) {
+    if (b.name == name) return b;
+    names += (names.empty() ? "" : ", ") + b.name;
+  }
+  throw UsageError("backend '" + name + "' does not exist (available: " + names + ")");
+}
+
 std::unique_ptr<Backend> make_backend(const std::string& name) {
   if (name == "cpu") return make_cpu_backend();
   if (name == "cuda") {
@@ -30,9 +39,8 @@ std::unique_ptr<Backend> make_backend(const std::string& name) {
     throw Error("backend 'cuda' is not compiled into this qreg (rebuild with QREG_WITH_CUDA=ON)");
 #endif
   }
-  std::string names;
-  for (const auto& b : list_backends()) names += (names.empty() ? "" : ", ") + b.name;
-  throw UsageError("backend '" + name + "' does not exist (available: " + names + ")");
+  find_backend(name);  // throws: no such backend
+  throw UsageError("backend '" + name + "' does not exist");
 }
 
 }  // namespace qreg

@@ -18,6 +18,8 @@ struct BackendInfo {
 };
 
 std::vector<BackendInfo> list_backends();
+/// The entry of `name`; UsageError naming the known backends when there is none.
+BackendInfo find_backend(const std::string& name);
 /// Throws UsageError for an unknown name, Error for a known but unusable backend.
 std::unique_ptr<Backend> make_backend(const std::string& name);
 

@@ -36,16 +36,16 @@ void add_backend_option(CLI::App& cmd, CommonOptions& common) {
 
 void check_backend(const CommonOptions& common, const std::string& command) {
   if (common.backend == "cpu") return;
-  std::string names;
-  for (const BackendInfo& b : list_backends()) {
-    if (b.name == common.backend)
-      throw UsageError(command + ": --backend " + b.name + " is not supported: the network engine runs on the cpu " +
-                       "backend only in this version; the " + b.name +
-                       " backend provides GEMM and fake-quantize kernels only (bench_cuda measures them; here it is " +
-                       (b.usable ? "usable: " : "not usable: ") + b.detail + "); use --backend cpu");
-    names += (names.empty() ? "" : ", ") + b.name;
+  BackendInfo b;
+  try {
+    b = find_backend(common.backend);
+  } catch (const UsageError& e) {
+    throw UsageError(command + ": --" + e.what());
   }
-  throw UsageError(command + ": --backend '" + common.backend + "' does not exist (available: " + names + ")");
+  throw UsageError(command + ": --backend " + b.name + " is not supported: the network engine runs on the cpu " +
+                   "backend only in this version; the " + b.name +
+                   " backend provides GEMM and fake-quantize kernels only (bench_cuda measures them; here it is " +
+                   (b.usable ? "usable: " : "not usable: ") + b.detail + "); use --backend cpu");
 }
 
 void emit_report(const Report& report, const CommonOptions& common, Output& io) {
