@@ -13,6 +13,7 @@
 #include "cli/claims.hpp"
 #include "cli/commands.hpp"
 #include "cli/runs.hpp"
+#include "core/data_spec.hpp"
 #include "core/error.hpp"
 #include "core/parallel.hpp"
 #include "plots/render.hpp"
@@ -108,6 +109,13 @@ int run_reproduce(const ReproduceOptions& opt, Output& io) {
   const std::string bits = opt.bits.empty() ? "32,8,4,2" : opt.bits;
   if (("," + bits + ",").find(",32,") == std::string::npos && ("," + bits + ",").find(",fp32,") == std::string::npos)
     throw UsageError("reproduce: --bits must include 32 (theory and simulation use the FP32 model)");
+  // The data specs are read only at steps 2 and 3: check their form and files before any work.
+  const std::string train_data = opt.data.empty() ? TrainOptions{}.data : opt.data;
+  const std::string calib_data = opt.val_data.empty() ? TrainOptions{}.val_data : opt.val_data;
+  DataOptions data_dir;
+  data_dir.data_dir = opt.data_dir;
+  check_data_spec(train_data, data_dir);
+  check_data_spec(calib_data, data_dir);
   const fs::path dir(opt.out);
   if (fs::exists(dir) && !fs::is_directory(dir)) throw Error("reproduce: --out " + opt.out + " is not a folder");
   plots::check_gnuplot({});  // the figures come last: a missing gnuplot must not end a finished study
@@ -150,7 +158,7 @@ int run_reproduce(const ReproduceOptions& opt, Output& io) {
   const std::string model0 = plan.models.front();
   const fs::path onnx = dir / "train" / model0 / (model0 + "_fp32_s" + std::to_string(opt.seed)) / "model.onnx";
   DataArgs calib;
-  calib.data = opt.val_data.empty() ? "fashion-mnist:test" : opt.val_data;
+  calib.data = calib_data;
   calib.data_dir = opt.data_dir;
   calib.samples = plan.samples;
   steps.begin(3, "theory: first-order prediction on " + onnx.string() + " -> theory.json");

@@ -96,13 +96,32 @@ Dataset idx_dataset(const std::string& images_path, const std::string& labels_pa
   return ds;
 }
 
-Dataset fashion_mnist(const std::string& split, const DataOptions& opts) {
+/// The two IDX files of a Fashion-MNIST split (images, labels); UsageError on an unknown split.
+std::pair<std::string, std::string> fashion_mnist_files(const std::string& split, const DataOptions& opts) {
   if (split != "train" && split != "test")
     throw UsageError("data: unknown Fashion-MNIST split '" + split + "' (use train or test); " + kAcceptedSpecs);
   const std::filesystem::path dir = resolve_data_dir(opts);
   const std::string prefix = split == "train" ? "train" : "t10k";
-  Dataset ds = idx_dataset((dir / (prefix + "-images-idx3-ubyte.gz")).string(),
-                           (dir / (prefix + "-labels-idx1-ubyte.gz")).string(), 10, opts.scale, &opts);
+  return {(dir / (prefix + "-images-idx3-ubyte.gz")).string(), (dir / (prefix + "-labels-idx1-ubyte.gz")).string()};
+}
+
+/// The Fashion-MNIST split a spec names ("fashion-mnist" is the training split), or nullopt.
+std::optional<std::string> fashion_mnist_split(const std::string& spec) {
+  if (spec == "fashion-mnist") return "train";
+  if (spec.rfind("fashion-mnist:", 0) == 0) return spec.substr(14);
+  return std::nullopt;
+}
+
+bool is_synthetic(const std::string& spec) { return spec == "synthetic" || spec.rfind("synthetic:", 0) == 0; }
+
+void require_file(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) throw Error(path + ": file not found");
+}
+
+Dataset fashion_mnist(const std::string& split, const DataOptions& opts) {
+  const auto [images, labels] = fashion_mnist_files(split, opts);
+  Dataset ds = idx_dataset(images, labels, 10, opts.scale, &opts);
   ds.name = "fashion-mnist:" + split;
   return ds;
 }
@@ -182,7 +201,7 @@ void apply_synthetic_key(SyntheticSpec& spec, const std::string& item, std::vect
   }
 }
 
-Dataset synthetic_dataset(const std::string& params) {
+SyntheticSpec parse_synthetic(const std::string& params) {
   SyntheticSpec spec;
   std::vector<std::string> seen;
   for (std::size_t start = 0; start < params.size();) {
@@ -192,8 +211,10 @@ Dataset synthetic_dataset(const std::string& params) {
   }
   if (std::count(seen.begin(), seen.end(), "features") && std::count(seen.begin(), seen.end(), "shape"))
     throw UsageError("data: synthetic takes features or shape, not both");
-  return make_synthetic(spec);
+  return spec;
 }
+
+std::string synthetic_params(const std::string& spec) { return spec.size() > 10 ? spec.substr(10) : ""; }
 
 }  // namespace
 
@@ -245,12 +266,10 @@ Dataset select_rows(const Dataset& ds, const std::vector<std::int64_t>& rows) {
 
 Dataset load_dataset(const std::string& spec, const DataOptions& opts) {
   Dataset ds;
-  if (spec == "fashion-mnist") {
-    ds = fashion_mnist("train", opts);
-  } else if (spec.rfind("fashion-mnist:", 0) == 0) {
-    ds = fashion_mnist(spec.substr(14), opts);
-  } else if (spec == "synthetic" || spec.rfind("synthetic:", 0) == 0) {
-    ds = synthetic_dataset(spec.size() > 10 ? spec.substr(10) : "");
+  if (const auto split = fashion_mnist_split(spec)) {
+    ds = fashion_mnist(*split, opts);
+  } else if (is_synthetic(spec)) {
+    ds = make_synthetic(parse_synthetic(synthetic_params(spec)));
     if (opts.scale)
       for (float& v : ds.inputs.values()) v = static_cast<float>(v * *opts.scale);
   } else if (ends_with(spec, ".npy")) {
@@ -258,13 +277,28 @@ Dataset load_dataset(const std::string& spec, const DataOptions& opts) {
   } else {
     throw UsageError("data: unknown data spec '" + spec + "'; " + kAcceptedSpecs);
   }
-  if (spec.rfind("fashion-mnist", 0) != 0)  // Fashion-MNIST applied limit/subset while converting
+  if (!fashion_mnist_split(spec))  // Fashion-MNIST applied limit/subset while converting
     if (auto keep = rows_to_keep(ds.size(), opts)) ds = select_rows(ds, *keep);
   if (opts.flatten && ds.inputs.rank() > 2) {
     const Shape& shape = ds.inputs.shape();
     ds.inputs.reshape({shape[0], numel(Shape(shape.begin() + 1, shape.end()))});
   }
   return ds;
+}
+
+void check_data_spec(const std::string& spec, const DataOptions& opts) {
+  if (const auto split = fashion_mnist_split(spec)) {
+    const auto [images, labels] = fashion_mnist_files(*split, opts);
+    require_file(images);
+    require_file(labels);
+  } else if (is_synthetic(spec)) {
+    (void)parse_synthetic(synthetic_params(spec));
+  } else if (ends_with(spec, ".npy")) {
+    require_file(spec);
+    if (!opts.labels_path.empty()) require_file(opts.labels_path);
+  } else {
+    throw UsageError("data: unknown data spec '" + spec + "'; " + kAcceptedSpecs);
+  }
 }
 
 }  // namespace qreg

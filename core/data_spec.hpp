@@ -31,6 +31,13 @@ struct DataOptions {
 /// spec (listing the accepted forms) or bad options, Error naming the file on bad data.
 Dataset load_dataset(const std::string& spec, const DataOptions& opts = {});
 
+/// Checks `spec` as load_dataset would, without reading any data: the form and a synthetic spec's
+/// keys (UsageError, the same messages), and that the files a Fashion-MNIST or .npy spec names
+/// exist (Error naming the missing file). Their contents are checked only when loaded. For
+/// commands that load data late (reproduce trains for minutes before its calibration data is
+/// read): a mistyped spec then fails before any work.
+void check_data_spec(const std::string& spec, const DataOptions& opts = {});
+
 /// The Fashion-MNIST folder: opts.data_dir, else $QREG_DATA_DIR, else kDefaultDataDir.
 std::string resolve_data_dir(const DataOptions& opts);
 

@@ -143,6 +143,25 @@ TEST(ReproduceCommand, MissingGnuplotStopsBeforeTheStudy) {
   EXPECT_FALSE(fs::exists(dir / "noise.json"));
 }
 
+// The data are read at steps 2 (training) and 3 (calibration): a bad spec fails before step 1.
+TEST(ReproduceCommand, BadDataSpecStopsBeforeTheStudy) {
+  const fs::path dir = test_dir();
+  auto bad_key = tiny(dir, "1");
+  bad_key[10] = "synthetic:n=64,colour=3";  // --val-data
+  ASSERT_EQ(bad_key[9], "--val-data");
+  const CliRun usage = run(bad_key);
+  EXPECT_EQ(usage.rc, 2);
+  EXPECT_NE(usage.err.find("colour"), std::string::npos) << usage.err;
+  auto missing = tiny(dir, "1");
+  ASSERT_EQ(missing[7], "--data");
+  missing[8] = (dir / "absent.npy").string();
+  const CliRun absent = run(missing);
+  EXPECT_EQ(absent.rc, 1);
+  EXPECT_NE(absent.err.find((dir / "absent.npy").string() + ": file not found"), std::string::npos) << absent.err;
+  for (const CliRun& r : {usage, absent}) EXPECT_EQ(r.err.find("reproduce: [1/6]"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "noise.json"));
+}
+
 TEST(ReproduceCommand, BadModelOrBitsWithoutFp32IsUsageError) {
   EXPECT_EQ(run({"reproduce", "--out", test_dir().string(), "--models", "resnet"}).rc, 2);
   EXPECT_EQ(run({"reproduce", "--out", test_dir().string(), "--bits", "8,4"}).rc, 2);

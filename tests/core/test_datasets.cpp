@@ -233,6 +233,43 @@ TEST(DataSpec, NpyBadShapeOrLabelsNameTheFiles) {
   QREG_EXPECT_THROW_MENTIONS(load_dataset(x, opts), Error, {y, "label -1 at index 1"});
 }
 
+// check_data_spec agrees with load_dataset on the form of a spec (the same UsageError, or none)
+// without reading data, and names a missing Fashion-MNIST or .npy file as load_dataset does.
+TEST(DataSpec, CheckAgreesWithLoadOnFormAndNamesMissingFiles) {
+  TempDir dir;
+  write_fake_split(dir, "train", 3, 3);
+  write_npy(dir.file("x.npy"), Tensor({3, 2}, 1.0f));
+  const DataOptions opts = in_dir(dir);
+  for (const std::string& spec : std::vector<std::string>{
+           "mnist", "", "data.csv", "fashion-mnist:val", "synthetic:n=0", "synthetic:colour=3", "synthetic:n=8,n=9",
+           "synthetic:features=4,shape=2x2", "synthetic:n=16,features=4,classes=3,seed=1", "fashion-mnist",
+           "fashion-mnist:train", dir.file("x.npy")}) {
+    bool load_usage = false, check_usage = false;
+    try {
+      (void)load_dataset(spec, opts);
+    } catch (const UsageError&) {
+      load_usage = true;
+    }
+    try {
+      check_data_spec(spec, opts);
+    } catch (const UsageError&) {
+      check_usage = true;
+    }
+    EXPECT_EQ(check_usage, load_usage) << spec;
+  }
+  QREG_EXPECT_THROW_MENTIONS(check_data_spec("mnist"), UsageError, {"fashion-mnist:train", ".npy", "synthetic:n="});
+  QREG_EXPECT_THROW_MENTIONS(check_data_spec("fashion-mnist:test", opts), Error,
+                             {dir.file("t10k-images-idx3-ubyte.gz"), "not found"});
+  std::filesystem::remove(dir.file("train-labels-idx1-ubyte.gz"));
+  QREG_EXPECT_THROW_MENTIONS(check_data_spec("fashion-mnist", opts), Error,
+                             {dir.file("train-labels-idx1-ubyte.gz"), "not found"});
+  QREG_EXPECT_THROW_MENTIONS(check_data_spec(dir.file("y.npy")), Error, {dir.file("y.npy"), "not found"});
+  DataOptions labelled;
+  labelled.labels_path = dir.file("labels.npy");
+  QREG_EXPECT_THROW_MENTIONS(check_data_spec(dir.file("x.npy"), labelled), Error,
+                             {dir.file("labels.npy"), "not found"});
+}
+
 // The real data, when the dataset-fashion-mnist package is installed.
 TEST(FashionMnist, TestSplitHas1000ImagesPerClass) {
   if (!std::filesystem::is_directory(kDefaultDataDir)) GTEST_SKIP() << kDefaultDataDir << " is missing";
