@@ -18,20 +18,6 @@ std::pair<std::int64_t, std::int64_t> valid_range(std::int64_t offset, std::int6
   return {std::min(lo, count), std::clamp(hi, std::min(lo, count), count)};
 }
 
-/// dst[0, n) = src[0, n), inlined. im2col copies short runs (an output row: 7..56 floats for the
-/// usual images) and std::copy / std::fill become a memmove / memset call per run; those calls
-/// were 60% of im2col's time on the CNN (perf). Whole 8-float blocks, then one block ending at n
-/// that may overlap the last (it rewrites the same values).
-inline void copy_run(const float* __restrict src, float* __restrict dst, std::int64_t n) {
-  if (n < 8) {
-    for (std::int64_t i = 0; i < n; ++i) dst[i] = src[i];
-    return;
-  }
-  std::int64_t i = 0;
-  for (; i + 8 <= n; i += 8) std::memcpy(dst + i, src + i, 8 * sizeof(float));
-  if (i < n) std::memcpy(dst + n - 8, src + n - 8, 8 * sizeof(float));
-}
-
 /// dst[0, n) = 0 for the padding at a row's ends (usually 0 or 1 float; whole rows use std::fill).
 inline void zero_run(float* dst, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) dst[i] = 0.0f;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 #include "core/graph.hpp"
 
@@ -25,5 +26,19 @@ inline void im2col(const WindowGeom& g, const float* x, float* col) { im2col(g, 
 /// x [C, H, W] += the patches of col [C·kh·kw, P] (row stride `ld`) scattered back (im2col's adjoint).
 void col2im_add(const WindowGeom& g, const float* col, float* x, std::int64_t ld);
 inline void col2im_add(const WindowGeom& g, const float* col, float* x) { col2im_add(g, col, x, g.P()); }
+
+/// dst[0, n) = src[0, n), inlined. im2col and the direct conv copy short runs (an output row:
+/// 7..56 floats for the usual images) and std::copy / std::fill become a memmove / memset call per run; those calls
+/// were 60% of im2col's time on the CNN (perf). Whole 8-float blocks, then one block ending at n
+/// that may overlap the last (it rewrites the same values).
+inline void copy_run(const float* __restrict src, float* __restrict dst, std::int64_t n) {
+  if (n < 8) {
+    for (std::int64_t i = 0; i < n; ++i) dst[i] = src[i];
+    return;
+  }
+  std::int64_t i = 0;
+  for (; i + 8 <= n; i += 8) std::memcpy(dst + i, src + i, 8 * sizeof(float));
+  if (i < n) std::memcpy(dst + n - 8, src + n - 8, 8 * sizeof(float));
+}
 
 }  // namespace qreg

@@ -1,4 +1,5 @@
-// Conv (2-D, NCHW, any stride/padding/dilation/groups) as im2col + GEMMs per chunk of samples:
+// Conv (2-D, NCHW, any stride/padding/dilation/groups) as im2col + GEMMs per chunk of samples
+// (the forward of a unit-stride conv with one group runs directly instead: conv_direct.cpp):
 //   col [C·kh·kw, S·P] holds the input patch of every output position of the chunk's S samples
 //   (sample j in columns [j·P, (j+1)·P)), and per group (a block of rows of W and col)
 //   forward:  y_n [O, P] = b + W [O, C·kh·kw] · col[:, n·P : (n+1)·P]   (one GEMM per sample)
@@ -41,7 +42,12 @@ void chunk_im2col(const WindowGeom& g, const float* x, std::int64_t s0, std::int
 }  // namespace
 
 void conv_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor* y, NodeState& st, const SampleSink* sink) {
-  const WindowGeom& g = st.geom;
+  if (direct_conv(st.geom)) return direct_conv_forward(x, w, b, y, st.geom, chunk_samples(st.geom), sink);
+  im2col_conv_forward(x, w, b, y, st.geom, sink);
+}
+
+void im2col_conv_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor* y, const WindowGeom& g,
+                         const SampleSink* sink) {
   const std::int64_t n = x.dim(0), K = g.C * g.kh * g.kw, Kg = g.Kg(), Og = g.O / g.groups, P = g.P();
   const std::int64_t chunk = chunk_samples(g);
   tbb::enumerable_thread_specific<FloatBuffer> col_scratch, out_scratch;

@@ -1,5 +1,8 @@
 // The chunked conv kernels and the vectorised 2×2 max-pool against direct loops in double.
-// Conv runs im2col + one GEMM per chunk of samples (core/ops/conv.cpp); the batches here span
+// Conv's backward, and the forward of strided or grouped convs, run im2col + one GEMM per chunk
+// of samples (core/ops/conv.cpp); in builds for AVX-512 a unit-stride forward with one group and
+// C·kh·kw ≥ 64 runs the direct kernel (core/ops/conv_direct.cpp, also tested on its own in
+// ConvDirect below), as in the first two ConvChunks cases. The batches here span
 // several chunks, the last one partial, so a wrong column offset, a sample written into another
 // sample's output, or a chunk partial added twice shows up. The references are the definition:
 //   y[n,o,p] = b[o] + Σ_{c,ky,kx} W[o,c,ky,kx]·x[n, g·C/G + c, iy, ix]  (zero outside the image)
@@ -17,6 +20,7 @@
 #include <vector>
 
 #include "core/executor.hpp"
+#include "core/ops/ops.hpp"
 #include "graph_test_util.hpp"
 
 namespace qreg {
@@ -117,6 +121,71 @@ TEST(ConvChunks, SameWidthOneSidedPads) { check_conv({3, 7, 6, 4, 3, 3, 1, 1, 1,
 TEST(ConvChunks, SameWidthDilated) { check_conv({2, 9, 10, 3, 3, 3, 1, 1, 1, 2, 2, 2, 2, 2, 2, 7}); }
 TEST(ConvChunks, SameWidthKernelWiderThanImage) { check_conv({2, 3, 2, 3, 5, 5, 1, 1, 1, 1, 1, 2, 2, 2, 2, 6}); }
 TEST(ConvChunks, SameWidthVerticalStride) { check_conv({2, 8, 6, 3, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 1, 5}); }
+
+// The direct kernel (core/ops/conv_direct.cpp) called on its own, whatever conv_forward's choice:
+// tiles of 8 (or 4) channels × 32 (or 16) positions on a padded-width grid. The cases cover
+// channel counts that are not whole tiles (O = 1, 5, 13), rows shorter and longer than a tile,
+// tiles spanning several rows, 1×1 and 5×5 kernels, dilation, one-sided and no padding, C = 1
+// and a kernel wider than the image; the output goes to y and, through a sink, to scratch.
+void check_direct(const ConvCase& k) {
+  ASSERT_EQ(k.groups, 1);
+  ASSERT_TRUE(k.sh == 1 && k.sw == 1);
+  const std::int64_t Ho = k.H + k.pt + k.pb - k.dh * (k.kh - 1), Wo = k.W + k.pl + k.pr - k.dw * (k.kw - 1);
+  const Tensor w = random_tensor({k.O, k.C, k.kh, k.kw}, 1), b = random_tensor({k.O}, 2);
+  const Tensor x = random_tensor({k.batch, k.C, k.H, k.W}, 3);
+  const WindowGeom g{k.C, k.H, k.W, k.O, Ho, Wo, k.kh, k.kw, 1, 1, k.pt, k.pl, k.dh, k.dw, 1};
+  std::vector<double> ry(static_cast<std::size_t>(k.batch * k.O * Ho * Wo)), my(ry.size());
+  for (std::size_t i = 0; i < ry.size(); ++i) {
+    const auto o = static_cast<std::int64_t>(i) / (Ho * Wo) % k.O;
+    ry[i] = b[o];
+    my[i] = std::abs(b[o]);
+  }
+  for_taps(k, Ho, Wo, [&](std::int64_t yi, std::int64_t xi, std::int64_t wi, std::int64_t) {
+    if (xi < 0) return;
+    ry[static_cast<std::size_t>(yi)] += static_cast<double>(w[wi]) * x[xi];
+    my[static_cast<std::size_t>(yi)] += std::abs(static_cast<double>(w[wi]) * x[xi]);
+  });
+  Tensor y({k.batch, k.O, Ho, Wo}), streamed({k.batch, k.O, Ho, Wo});
+  ops::direct_conv_forward(x, w, &b, &y, g, 2, nullptr);
+  expect_close(y, ry, my, "direct y");
+  const std::int64_t per = k.O * Ho * Wo;
+  const ops::SampleSink sink = [&](std::int64_t s, const float* ys) {
+    std::copy(ys, ys + per, streamed.data() + s * per);
+  };
+  ops::direct_conv_forward(x, w, &b, nullptr, g, 3, &sink);
+  expect_close(streamed, ry, my, "direct, streamed");
+}
+
+TEST(ConvDirect, ChannelTailsAndRowSegments) {
+  check_direct({3, 14, 14, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 5});
+  check_direct({1, 28, 28, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3});
+  check_direct({2, 5, 37, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 4});
+  check_direct({2, 9, 1, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3});
+  check_direct({16, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3});
+}
+TEST(ConvDirect, KernelSizesPadsAndDilation) {
+  check_direct({5, 7, 9, 9, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 3});
+  check_direct({2, 11, 10, 6, 5, 5, 1, 1, 1, 1, 1, 2, 2, 2, 2, 3});
+  check_direct({3, 12, 11, 7, 3, 3, 1, 1, 1, 1, 1, 0, 0, 0, 0, 3});
+  check_direct({2, 10, 9, 9, 3, 2, 1, 1, 1, 2, 3, 1, 0, 2, 3, 3});
+  check_direct({1, 3, 2, 17, 5, 5, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2});
+}
+
+// conv_forward's choice (core/ops/conv_direct.cpp, "When"): direct for unit strides, one group
+// and C·kh·kw ≥ 64 in builds for AVX-512; im2col + GEMM otherwise.
+TEST(ConvDirect, ChosenForUnitStrideOneGroupDeepConvsWithAvx512) {
+  const auto geom = [](std::int64_t C, std::int64_t sh, std::int64_t groups) {
+    return WindowGeom{C, 8, 8, 8, 8, 8, 3, 3, sh, 1, 1, 1, 1, 1, groups};
+  };
+#if defined(__AVX512F__)
+  EXPECT_TRUE(ops::direct_conv(geom(8, 1, 1)));
+#else
+  EXPECT_FALSE(ops::direct_conv(geom(8, 1, 1)));
+#endif
+  EXPECT_FALSE(ops::direct_conv(geom(7, 1, 1)));  // C·9 = 63
+  EXPECT_FALSE(ops::direct_conv(geom(8, 2, 1)));
+  EXPECT_FALSE(ops::direct_conv(geom(8, 1, 2)));
+}
 
 TEST(MaxPool2x2, TiesOddSizesAndArgmax) {
   const std::int64_t N = 9, C = 3, H = 7, W = 9, Ho = 3, Wo = 4;
