@@ -10,6 +10,7 @@
 #include "core/executor.hpp"
 #include "core/gemm.hpp"
 #include "core/models.hpp"
+#include "core/ops/ops.hpp"
 #include "core/parallel.hpp"
 #include "core/rng.hpp"
 
@@ -77,10 +78,47 @@ void BM_Sgemm(benchmark::State& state) {
 
 }  // namespace
 
+// One conv forward over 64 samples on one thread, output stored, through each of the engine's two
+// paths (arg path: 0 im2col + sgemm, 1 the direct kernel of core/ops/conv_direct.cpp, which
+// conv_forward takes for unit strides and one group). Shapes (arg shape), all 3×3 pad 1:
+// 0: the CNN's first conv 1→16 on 28×28; 1: its second, 16→32 on 14×14; 2: 32→64 on 14×14
+// (inner dimension 288); 3: 64→64 on 28×28; 4: 4→16 on 28×28 (inner dimension 36); 5: 8→32 on
+// 28×28 (72).
+void BM_ConvForward(benchmark::State& state) {
+  struct Shape {
+    std::int64_t C, H, O;
+  };
+  constexpr Shape kShapes[] = {{1, 28, 16}, {16, 14, 32}, {32, 14, 64}, {64, 28, 64}, {4, 28, 16}, {8, 28, 32}};
+  const Shape sh = kShapes[state.range(0)];
+  const bool direct = state.range(1) == 1;
+  qreg::ThreadScope threads(1);
+  const std::int64_t n = 64;
+  qreg::Tensor x({n, sh.C, sh.H, sh.H}), w({sh.O, sh.C, 3, 3}), b({sh.O}), y({n, sh.O, sh.H, sh.H});
+  qreg::RandomStream rs(1, 0);
+  for (auto* t : {&x, &w, &b})
+    for (auto& v : t->values()) v = rs.uniform() - 0.5f;
+  const qreg::WindowGeom g{sh.C, sh.H, sh.H, sh.O, sh.H, sh.H, 3, 3, 1, 1, 1, 1, 1, 1, 1};
+  for (auto _ : state) {
+    if (direct)
+      qreg::ops::direct_conv_forward(x, w, &b, &y, g, n, nullptr);
+    else
+      qreg::ops::im2col_conv_forward(x, w, &b, &y, g);
+    benchmark::DoNotOptimize(y.data());
+  }
+  const double flops = 2.0 * static_cast<double>(n * sh.O * sh.H * sh.H * sh.C * 9);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(flops * static_cast<double>(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
+}
+
 BENCHMARK(BM_MlpForward)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_MlpTrainStep)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_CnnForward)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_CnnTrainStep)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ConvForward)
+    ->ArgNames({"shape", "direct"})
+    ->ArgsProduct({{0, 1, 2, 3, 4, 5}, {0, 1}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK(BM_Sgemm)
     ->Args({1024, 1024, 1024, 0})
     ->Args({128, 784, 256, 0})

@@ -9,6 +9,11 @@
 // conservative rate of useful work, the second the usual meaning of achieved GFLOP/s; both are
 // printed against the sgemm rate.
 // BM_SimulateMarginal times 64 minus 16 draws: the draws' steady rate without the clean pass.
+// The conv forwards do not go through sgemm (core/ops/conv_direct.cpp, compiled for the build's
+// target), so each line is also printed against BM_EigenGemm, the same product through Eigen
+// compiled for the build's target, when that is the faster GEMM (AVX-512 here, while
+// OPENBLAS_CORETYPE=Haswell pins OpenBLAS to AVX2): the draws' FLOPs over the faster GEMM is the
+// most conservative of the ratios.
 #include <benchmark/benchmark.h>
 
 #include <Eigen/Core>
@@ -59,25 +64,47 @@ qreg::Dataset data_for(const qreg::Graph& g, std::int64_t n) {
   return d;
 }
 
-// [512, 784] · [784, 256], the MLP's first layer. On one thread a single sgemm call, the library's
-// best case (the engine itself splits this product into 128-row blocks, repacking the weights for
-// each); on two threads split as the engine splits it (ops::gemm_rows: 4 blocks of 128 rows, one
-// sgemm call each, in parallel).
-void BM_Sgemm(benchmark::State& state) {
+// [512, 784] · [784, 256], the MLP's first layer, C = A·Bᵀ through product(a, b, c, r0, r1) on
+// rows [r0, r1): on one thread a single call, the library's best case (the engine itself splits
+// this product into 128-row blocks, repacking the weights for each); on two threads split as the
+// engine splits it (ops::gemm_rows: 4 blocks of 128 rows, one call each, in parallel).
+template <class Product>
+void gemm_reference(benchmark::State& state, Product product) {
   const int threads = static_cast<int>(state.range(0));
   qreg::ThreadScope scope(threads);
   const Eigen::Index m = 512, k = 784, n = 256;
   qreg::MatrixRM a = qreg::MatrixRM::Random(m, k), b = qreg::MatrixRM::Random(n, k), c(m, n);
   for (auto _ : state) {
-    qreg::ops::for_chunks(m, threads == 1 ? m : qreg::ops::gemm_rows(m), [&](std::int64_t r0, std::int64_t r1) {
-      qreg::sgemm(qreg::Trans::no, qreg::Trans::yes, r1 - r0, n, k, a.data() + r0 * k, k, b.data(), k,
-                  c.data() + r0 * n, n);
-    });
+    qreg::ops::for_chunks(m, threads == 1 ? m : qreg::ops::gemm_rows(m),
+                          [&](std::int64_t r0, std::int64_t r1) { product(a, b, c, r0, r1); });
     benchmark::DoNotOptimize(c.data());
   }
-  state.SetLabel(qreg::gemm_library());
   const double flops = 2.0 * m * n * k * static_cast<double>(state.iterations());
   state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsRate);
+}
+
+// The engine's sgemm (core/gemm.hpp).
+void BM_Sgemm(benchmark::State& state) {
+  gemm_reference(
+      state, [](const qreg::MatrixRM& a, const qreg::MatrixRM& b, qreg::MatrixRM& c, std::int64_t r0, std::int64_t r1) {
+        qreg::sgemm(qreg::Trans::no, qreg::Trans::yes, r1 - r0, b.rows(), a.cols(), a.data() + r0 * a.cols(), a.cols(),
+                    b.data(), b.cols(), c.data() + r0 * c.cols(), c.cols());
+      });
+  state.SetLabel(qreg::gemm_library());
+}
+
+// The same product through Eigen's own GEMM, compiled for this build's target (-march=native:
+// AVX-512 where the CPU has it). The engine's sgemm runs OpenBLAS's kernels, which
+// OPENBLAS_CORETYPE may pin to an older instruction set (Haswell, AVX2, on the development host)
+// while the direct conv kernel (core/ops/conv_direct.cpp) is compiled for the build's target:
+// the faster of the two is the stricter reference.
+void BM_EigenGemm(benchmark::State& state) {
+  gemm_reference(
+      state, [](const qreg::MatrixRM& a, const qreg::MatrixRM& b, qreg::MatrixRM& c, std::int64_t r0, std::int64_t r1) {
+        c.middleRows(r0, r1 - r0).noalias() = a.middleRows(r0, r1 - r0) * b.transpose();
+      });
+  state.SetLabel("Eigen " + std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
+                 std::to_string(EIGEN_MINOR_VERSION) + ", " + Eigen::SimdInstructionSetsInUse());
 }
 
 constexpr std::int64_t kSamples = 512;
@@ -134,6 +161,7 @@ void BM_SimulateMarginal(benchmark::State& state) {
 }
 
 BENCHMARK(BM_Sgemm)->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_EigenGemm)->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 // Args: model (0 MLP, 1 CNN), threads, draws, samples per forward (the default --batch is 64;
 // 512 was the default before: its activations leave the caches). The one-off clean pass (forward
 // and the loss gradient's backward, about three forwards' work) is inside the time but not in the
@@ -196,6 +224,11 @@ int main(int argc, char** argv) {
     std::printf("%-44s %6.1f GFLOP/s = %5.1f%% of sgemm (%.1f GFLOP/s, %s thread%s)%s\n", name.c_str(), rate,
                 100.0 * rate / base, base, threads.c_str(), threads == "1" ? "" : "s",
                 marginal ? " [draws only: excludes the one-off clean pass]" : " [draws' FLOPs]");
+    // Against the faster of the two GEMMs of this binary on the same thread count.
+    const auto eigen = g_rates.find("BM_EigenGemm/threads:" + threads + "/real_time");
+    if (eigen != g_rates.end() && eigen->second > base)
+      std::printf("%-44s %6.1f GFLOP/s = %5.1f%% of Eigen's GEMM (%.1f GFLOP/s, the faster GEMM here)\n", "", rate,
+                  100.0 * rate / eigen->second, eigen->second);
     // The same run with every executed GEMM FLOP counted (the clean pass's forward and backward too).
     if (const auto all = g_all_rates.find(name); all != g_all_rates.end())
       std::printf("%-44s %6.1f GFLOP/s = %5.1f%% of sgemm [all executed FLOPs]\n", "", all->second,
