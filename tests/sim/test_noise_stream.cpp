@@ -1,5 +1,5 @@
 // The simulator's block noise generator against the sequential reader it replaces:
-// - philox_words (eight Philox4x32-10 blocks at a time, AVX2 where available) returns exactly the
+// - philox_words (16 Philox4x32-10 blocks at a time with AVX-512, 8 with AVX2 or without) returns exactly the
 //   words RandomStream(key, stream) reads, from any starting word (inside a block or not) and
 //   across batch boundaries, and advances the position by the count;
 // - draw_noisy_weight from a StreamPos gives bitwise the weights of the RandomStream overload for
@@ -23,8 +23,8 @@ TEST(NoiseStream, PhiloxWordsMatchRandomStream) {
   qreg::RandomStream rs(key, stream);
   std::vector<std::uint32_t> expected(3000);
   for (auto& v : expected) v = rs.next_u32();
-  for (const std::int64_t start : {0, 1, 3, 4, 5, 31, 32, 33, 1001})
-    for (const std::int64_t count : {1, 2, 7, 32, 33, 100, 1999}) {
+  for (const std::int64_t start : {0, 1, 3, 4, 5, 31, 32, 33, 63, 64, 65, 1001})
+    for (const std::int64_t count : {1, 2, 7, 32, 33, 63, 64, 65, 100, 128, 1999}) {
       StreamPos pos{key, stream, static_cast<std::uint64_t>(start)};
       std::vector<std::uint32_t> got(static_cast<std::size_t>(count));
       qreg::sim::philox_words(pos, count, got.data());
@@ -33,6 +33,19 @@ TEST(NoiseStream, PhiloxWordsMatchRandomStream) {
         ASSERT_EQ(got[static_cast<std::size_t>(i)], expected[static_cast<std::size_t>(start + i)])
             << "start " << start << " count " << count << " word " << i;
     }
+}
+
+// Block counters whose low 32 bits wrap inside a batch (blocks 2^32 − 5 … 2^32 + 58): the carry
+// into the high word, against Random123's block function.
+TEST(NoiseStream, PhiloxWordsCarryIntoTheHighCounterWord) {
+  const std::uint64_t key = qreg::sim::noise_key(3), stream = 7, first = (std::uint64_t{1} << 32) - 5;
+  StreamPos pos{key, stream, 4 * first + 2};
+  std::vector<std::uint32_t> got(256);
+  qreg::sim::philox_words(pos, 256, got.data());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const std::uint64_t word = 4 * first + 2 + i;
+    ASSERT_EQ(got[i], qreg::philox_block(key, stream, word / 4)[word % 4]) << "word " << i;
+  }
 }
 
 TEST(NoiseStream, BlockDrawEqualsSequentialDraw) {
