@@ -187,8 +187,11 @@ TEST(ConvDirect, ChosenForUnitStrideOneGroupDeepConvsWithAvx512) {
   EXPECT_FALSE(ops::direct_conv(geom(8, 1, 2)));
 }
 
-TEST(MaxPool2x2, TiesOddSizesAndArgmax) {
-  const std::int64_t N = 9, C = 3, H = 7, W = 9, Ho = 3, Wo = 4;
+// Widths W give Wo = W / 2 outputs per row: 4 (the first case), and 7, 8, 14, 16, 17 and 33 for
+// the AVX-512 row kernel's masks (a row of fewer than 8, exactly 8, between 8 and 16, exactly 16
+// outputs, and rows needing a second and a third step of 16).
+void check_maxpool_2x2(std::int64_t H, std::int64_t W) {
+  const std::int64_t N = 9, C = 3, Ho = H / 2, Wo = W / 2;
   Attributes a;
   a.ints["kernel_shape"] = {2, 2};
   a.ints["strides"] = {2, 2};
@@ -202,7 +205,10 @@ TEST(MaxPool2x2, TiesOddSizesAndArgmax) {
   ParamSet grads;
   ex.backward({{g.output, dy}}, g.values, grads);
   Tensor dx_ref({N, C, H, W});
-  for (std::int64_t plane = 0; plane < N * C; ++plane)
+  const WindowGeom geom{C, H, W, C, Ho, Wo, 2, 2, 2, 2, 0, 0, 1, 1, 1};
+  std::vector<float> fused(static_cast<std::size_t>(C * Ho * Wo));  // ReLU → MaxPool, one sample
+  for (std::int64_t plane = 0; plane < N * C; ++plane) {
+    if (plane % C == 0) ops::maxpool_sample(geom, x.data() + plane * H * W, fused.data(), /*relu=*/true);
     for (std::int64_t oy = 0; oy < Ho; ++oy)
       for (std::int64_t ox = 0; ox < Wo; ++ox) {
         std::int64_t arg = -1;
@@ -212,10 +218,19 @@ TEST(MaxPool2x2, TiesOddSizesAndArgmax) {
             if (arg < 0 || x[i] > x[arg]) arg = i;  // first maximum wins
           }
         const std::int64_t o = (plane * Ho + oy) * Wo + ox;
-        EXPECT_EQ(y[o], x[arg]) << o;
+        EXPECT_EQ(y[o], x[arg]) << "W " << W << " output " << o;
+        EXPECT_EQ(fused[static_cast<std::size_t>(o - plane / C * C * Ho * Wo)], std::max(x[arg], 0.0f))
+            << "W " << W << " output " << o;
         dx_ref[arg] += dy[o];
       }
-  for (std::int64_t i = 0; i < x.size(); ++i) EXPECT_EQ(ex.grad(0)[i], dx_ref[i]) << i;
+  }
+  for (std::int64_t i = 0; i < x.size(); ++i) EXPECT_EQ(ex.grad(0)[i], dx_ref[i]) << "W " << W << " input " << i;
+}
+
+TEST(MaxPool2x2, TiesOddSizesAndArgmax) { check_maxpool_2x2(7, 9); }
+
+TEST(MaxPool2x2, RowWidthsAroundTheVectorSteps) {
+  for (const std::int64_t W : {14, 16, 29, 32, 35, 67}) check_maxpool_2x2(5, W);
 }
 
 }  // namespace
