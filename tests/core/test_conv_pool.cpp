@@ -1,15 +1,17 @@
 // The chunked conv kernels and the vectorised 2×2 max-pool against direct loops in double.
-// Conv's backward, and the forward of strided or grouped convs, run im2col + one GEMM per chunk
-// of samples (core/ops/conv.cpp); in builds for AVX-512 a unit-stride forward with one group and
-// C·kh·kw ≥ 64 runs the direct kernel (core/ops/conv_direct.cpp, also tested on its own in
-// ConvDirect below), as in the first two ConvChunks cases. The batches here span
-// several chunks, the last one partial, so a wrong column offset, a sample written into another
-// sample's output, or a chunk partial added twice shows up. The references are the definition:
+// Conv runs im2col + one GEMM per chunk of samples (core/ops/conv.cpp), except in builds for
+// AVX-512, where the forward of a unit-stride conv with one group and C·kh·kw ≥ 64 runs the
+// direct kernel (core/ops/conv_direct.cpp, also tested on its own in ConvDirect below), and so
+// does its dx when O·kh·kw ≥ 64 (a transposed conv; InputGradientAsATransposedConv). The
+// batches here span several chunks, the last one partial, so a wrong column offset, a sample
+// written into another sample's output, or a chunk partial added twice shows up. The
+// references are the definition:
 //   y[n,o,p] = b[o] + Σ_{c,ky,kx} W[o,c,ky,kx]·x[n, g·C/G + c, iy, ix]  (zero outside the image)
 // and its adjoints dW = Σ_n Σ_p dy·x, db = Σ dy, dx = Σ W·dy, accumulated in double.
 // Tolerance: each float result is a sum of float products; its error is at most about
 // k·eps_f·Σ|terms| with k the number of terms (a loose bound; the real error is ~√k smaller), so
-// we allow |ana − ref| ≤ 1e-5·Σ|terms| + 1e-30 (eps_f·k ≤ 1.2e-7·72 ≈ 8.6e-6 for the largest sum).
+// we allow |ana − ref| ≤ 1e-5·Σ|terms| + 1e-30 (k ≤ 144 here: the loose bound is 1.7e-5, the
+// √k-scaled one 1.4e-6).
 // A misplaced element is off by O(|term|) and fails.
 // Max-pool 2×2: values on a grid of four levels (many ties), odd image sizes (the last
 // row/column is dropped); the expected value is the window maximum and the expected argmax the
@@ -121,6 +123,16 @@ TEST(ConvChunks, SameWidthOneSidedPads) { check_conv({3, 7, 6, 4, 3, 3, 1, 1, 1,
 TEST(ConvChunks, SameWidthDilated) { check_conv({2, 9, 10, 3, 3, 3, 1, 1, 1, 2, 2, 2, 2, 2, 2, 7}); }
 TEST(ConvChunks, SameWidthKernelWiderThanImage) { check_conv({2, 3, 2, 3, 5, 5, 1, 1, 1, 1, 1, 2, 2, 2, 2, 6}); }
 TEST(ConvChunks, SameWidthVerticalStride) { check_conv({2, 8, 6, 3, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 1, 5}); }
+
+// With AVX-512, dx of a unit-stride one-group conv with O·kh·kw ≥ 64 is the direct conv of dy with
+// the transposed, flipped kernel (core/ops/conv.cpp, input_grad_geom): dilated, one-sided pads,
+// a 5×3 kernel, and pads beyond the kernel's reach (the transposed conv's pads are negative).
+TEST(ConvChunks, InputGradientAsATransposedConv) {
+  check_conv({2, 9, 10, 8, 3, 3, 1, 1, 1, 2, 2, 2, 2, 2, 2, 7});
+  check_conv({3, 7, 6, 13, 3, 3, 1, 1, 1, 1, 1, 2, 0, 0, 2, 9});
+  check_conv({4, 8, 9, 5, 5, 3, 1, 1, 1, 1, 1, 2, 1, 1, 0, 4});
+  check_conv({2, 5, 5, 8, 3, 3, 1, 1, 1, 1, 1, 3, 3, 3, 3, 3});
+}
 
 // The direct kernel (core/ops/conv_direct.cpp) called on its own, whatever conv_forward's choice:
 // tiles of 8 (or 4) channels × 32 (or 16) positions on a padded-width grid. The cases cover
