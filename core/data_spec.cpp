@@ -105,14 +105,21 @@ std::pair<std::string, std::string> fashion_mnist_files(const std::string& split
   return {(dir / (prefix + "-images-idx3-ubyte.gz")).string(), (dir / (prefix + "-labels-idx1-ubyte.gz")).string()};
 }
 
-/// The Fashion-MNIST split a spec names ("fashion-mnist" is the training split), or nullopt.
-std::optional<std::string> fashion_mnist_split(const std::string& spec) {
-  if (spec == "fashion-mnist") return "train";
-  if (spec.rfind("fashion-mnist:", 0) == 0) return spec.substr(14);
-  return std::nullopt;
+/// The form of a data spec and its argument: the Fashion-MNIST split ("fashion-mnist" is the
+/// training split), the synthetic parameters after "synthetic:", or the .npy path. One parser for
+/// load_dataset and check_data_spec; UsageError listing the accepted forms otherwise.
+struct SpecForm {
+  enum Kind { FashionMnist, Synthetic, Npy } kind;
+  std::string arg;
+};
+SpecForm parse_spec(const std::string& spec) {
+  if (spec == "fashion-mnist") return {SpecForm::FashionMnist, "train"};
+  if (spec.rfind("fashion-mnist:", 0) == 0) return {SpecForm::FashionMnist, spec.substr(14)};
+  if (spec == "synthetic" || spec.rfind("synthetic:", 0) == 0)
+    return {SpecForm::Synthetic, spec.size() > 10 ? spec.substr(10) : ""};
+  if (ends_with(spec, ".npy")) return {SpecForm::Npy, spec};
+  throw UsageError("data: unknown data spec '" + spec + "'; " + kAcceptedSpecs);
 }
-
-bool is_synthetic(const std::string& spec) { return spec == "synthetic" || spec.rfind("synthetic:", 0) == 0; }
 
 void require_file(const std::string& path) {
   std::error_code ec;
@@ -214,8 +221,6 @@ SyntheticSpec parse_synthetic(const std::string& params) {
   return spec;
 }
 
-std::string synthetic_params(const std::string& spec) { return spec.size() > 10 ? spec.substr(10) : ""; }
-
 }  // namespace
 
 std::string resolve_data_dir(const DataOptions& opts) {
@@ -265,19 +270,22 @@ Dataset select_rows(const Dataset& ds, const std::vector<std::int64_t>& rows) {
 }
 
 Dataset load_dataset(const std::string& spec, const DataOptions& opts) {
+  const SpecForm form = parse_spec(spec);
   Dataset ds;
-  if (const auto split = fashion_mnist_split(spec)) {
-    ds = fashion_mnist(*split, opts);
-  } else if (is_synthetic(spec)) {
-    ds = make_synthetic(parse_synthetic(synthetic_params(spec)));
-    if (opts.scale)
-      for (float& v : ds.inputs.values()) v = static_cast<float>(v * *opts.scale);
-  } else if (ends_with(spec, ".npy")) {
-    ds = npy_dataset(spec, opts);
-  } else {
-    throw UsageError("data: unknown data spec '" + spec + "'; " + kAcceptedSpecs);
+  switch (form.kind) {
+    case SpecForm::FashionMnist:
+      ds = fashion_mnist(form.arg, opts);  // applies limit/subset while converting
+      break;
+    case SpecForm::Synthetic:
+      ds = make_synthetic(parse_synthetic(form.arg));
+      if (opts.scale)
+        for (float& v : ds.inputs.values()) v = static_cast<float>(v * *opts.scale);
+      break;
+    case SpecForm::Npy:
+      ds = npy_dataset(form.arg, opts);
+      break;
   }
-  if (!fashion_mnist_split(spec))  // Fashion-MNIST applied limit/subset while converting
+  if (form.kind != SpecForm::FashionMnist)
     if (auto keep = rows_to_keep(ds.size(), opts)) ds = select_rows(ds, *keep);
   if (opts.flatten && ds.inputs.rank() > 2) {
     const Shape& shape = ds.inputs.shape();
@@ -287,17 +295,21 @@ Dataset load_dataset(const std::string& spec, const DataOptions& opts) {
 }
 
 void check_data_spec(const std::string& spec, const DataOptions& opts) {
-  if (const auto split = fashion_mnist_split(spec)) {
-    const auto [images, labels] = fashion_mnist_files(*split, opts);
-    require_file(images);
-    require_file(labels);
-  } else if (is_synthetic(spec)) {
-    (void)parse_synthetic(synthetic_params(spec));
-  } else if (ends_with(spec, ".npy")) {
-    require_file(spec);
-    if (!opts.labels_path.empty()) require_file(opts.labels_path);
-  } else {
-    throw UsageError("data: unknown data spec '" + spec + "'; " + kAcceptedSpecs);
+  const SpecForm form = parse_spec(spec);
+  switch (form.kind) {
+    case SpecForm::FashionMnist: {
+      const auto [images, labels] = fashion_mnist_files(form.arg, opts);
+      require_file(images);
+      require_file(labels);
+      break;
+    }
+    case SpecForm::Synthetic:
+      (void)parse_synthetic(form.arg);
+      break;
+    case SpecForm::Npy:
+      require_file(form.arg);
+      if (!opts.labels_path.empty()) require_file(opts.labels_path);
+      break;
   }
 }
 
