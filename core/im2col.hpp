@@ -28,9 +28,9 @@ void col2im_add(const WindowGeom& g, const float* col, float* x, std::int64_t ld
 inline void col2im_add(const WindowGeom& g, const float* col, float* x) { col2im_add(g, col, x, g.P()); }
 
 /// dst[0, n) = src[0, n), inlined. im2col and the direct conv copy short runs (an output row:
-/// 7..56 floats for the usual images) and std::copy / std::fill become a memmove / memset call per run; those calls
-/// were 60% of im2col's time on the CNN (perf). Whole 8-float blocks, then one block ending at n
-/// that may overlap the last (it rewrites the same values).
+/// 7..56 floats for the usual images), and std::copy / std::fill become a memmove / memset call
+/// per run; those calls were 60% of im2col's time on the CNN (perf). Whole 8-float blocks, then
+/// one block ending at n that may overlap the last (it rewrites the same values).
 inline void copy_run(const float* __restrict src, float* __restrict dst, std::int64_t n) {
   if (n < 8) {
     for (std::int64_t i = 0; i < n; ++i) dst[i] = src[i];

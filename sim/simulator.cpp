@@ -191,9 +191,10 @@ void swap_in(Worker& w, const Context& c, const std::vector<std::size_t>& noisy,
 // One measurement: layers `noisy` perturbed (their draw already in w.noisy / w.shifted), the
 // squared output deviation of layers `targets` summed into sq[t], the loss difference returned
 // (sample sums; 0 when unlabelled, and then no forward pass runs when every target has a Gram
-// form). The noisy pass keeps only the logits and observes the targets' outputs sample by sample (Executor's streamed
-// forward): a conv feeding ReLU → max-pool is then compared while its output is in cache and never stored. Per-sample
-// sums are added in sample order, so the result does not depend on the thread count.
+// form). The noisy pass keeps only the logits and observes the targets' outputs sample by sample
+// (Executor's streamed forward): a conv feeding ReLU → max-pool is then compared while its
+// output is in cache and never stored. Per-sample sums are added in sample order, so the result
+// does not depend on the thread count.
 double measure(const Context& c, Worker& w, const std::vector<std::size_t>& noisy,
                const std::vector<std::size_t>& all_targets, std::vector<double>& sq) {
   const bool round = c.opt.noise == NoiseKind::Round;

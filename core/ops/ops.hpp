@@ -78,12 +78,13 @@ void dense_backward(bool gemm, const Tensor& x, const Tensor& w, const Tensor& d
 /// from several threads at once, each sample once (the executor's streamed forward).
 using SampleSink = std::function<void(std::int64_t s, const float* ys)>;
 
-// Conv, W [O, C/groups, kh, kw]: unit strides with one group run directly (conv_direct.cpp),
-// the others as im2col + one GEMM per sample (conv.cpp). y == nullptr: each sample's output goes
-// to per-thread scratch and only to `sink`; otherwise to y (and to sink).
+// Conv, W [O, C/groups, kh, kw]: the geometries direct_conv accepts run the direct kernel
+// (conv_direct.cpp), the others im2col + one GEMM per sample (conv.cpp). y == nullptr: each
+// sample's output goes to per-thread scratch and only to `sink`; otherwise to y (and to sink).
 void conv_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor* y, NodeState& st,
                   const SampleSink* sink = nullptr);
-/// Whether conv_forward computes geometry g directly (unit strides, one group).
+/// Whether conv_forward computes geometry g directly: AVX-512 builds, unit strides, one group and
+/// C·kh·kw ≥ 64 (conv_direct.cpp has the measurements behind the rule).
 bool direct_conv(const WindowGeom& g);
 /// conv_forward's direct path, samples in parallel chunks of `chunk` (unit strides, one group).
 void direct_conv_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor* y, const WindowGeom& g,
