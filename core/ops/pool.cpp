@@ -82,16 +82,81 @@ void maxpool_2x2_row(const float* __restrict r0, const float* __restrict r1, std
 #endif
 }
 
-/// The argmax of one output row of the 2×2 case, as flat input indices: the first maximum in
-/// window order, through the same comparisons as maxpool_2x2_row (branch-free, so it vectorises).
-void maxpool_2x2_arg_row(const float* __restrict r0, const float* __restrict r1, std::int32_t base, std::int32_t W,
-                         std::int64_t Wo, std::int32_t* __restrict arg) {
+#if defined(__AVX512F__)
+/// The low 8 bits of m spread to the even bits of 16 (bit i to bit 2i).
+inline unsigned spread8(unsigned m) {
+  m &= 0xFFu;
+  m = (m | (m << 4)) & 0x0F0Fu;
+  m = (m | (m << 2)) & 0x3333u;
+  return (m | (m << 1)) & 0x5555u;
+}
+#endif
+
+/// The 2×2 backward of one output row: d[ox] added to the argmax of window ox in dx0 (input row
+/// r0) or dx1 (r1). The argmax is the first maximum in window order through the forward's
+/// comparisons: va = std::max(a0, a1), vb = std::max(b0, b1), row 1 when vb > va, and in the
+/// row the second element when it is strictly larger; with NaNs (every `>` false) it is still
+/// the element whose value the forward output. dx is only added to (it may hold what other
+/// consumers wrote), and windows do not overlap, so the order of the adds does not matter.
+/// x_end and dx_end bound the reads (the end of x, the end of this task's samples in dx).
+/// With AVX-512, 16 outputs per step: the even and odd elements of both rows are separated with
+/// permutes as in the forward (_mm512_cmp_ps_mask with _CMP_GT_OQ is the scalar `>`), the four
+/// selections become masks over the 32 inputs of each row, and masked stores write the selected
+/// elements of dx only (every other element is left untouched, -0.0 included). The loads are
+/// whole vectors wherever they stay inside those bounds (the lanes past the row are dropped by
+/// the masks): x and dx have left the cache when the backward runs, and masked loads of them
+/// measured slower than the scalar argmax and scatter this replaces, whole ones faster
+/// (docs/engine.md).
+void maxpool_2x2_grad_row(const float* __restrict r0, const float* __restrict r1, const float* x_end,
+                          const float* __restrict d, std::int64_t Wo, float* __restrict dx0, float* __restrict dx1,
+                          const float* dx_end) {
+#if defined(__AVX512F__)
+  const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+  const __m512i dup_lo = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+  const __m512i dup_hi = _mm512_set_epi32(15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8);
+  const auto load = [](const float* p, const float* end, __mmask16 m) {
+    return p + 16 <= end ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(m, p);
+  };
+  for (std::int64_t ox = 0; ox < Wo; ox += 16) {
+    const std::int64_t n = std::min<std::int64_t>(16, Wo - ox);
+    const unsigned out_mask = (1u << n) - 1;
+    const auto lo_mask = static_cast<__mmask16>(n >= 8 ? 0xFFFF : (1u << (2 * n)) - 1);
+    const auto hi_mask = static_cast<__mmask16>(n > 8 ? (1u << (2 * (n - 8))) - 1 : 0);
+    const auto split = [&](const float* r, __m512& e, __m512& o) {
+      const __m512i lo = _mm512_castps_si512(load(r + 2 * ox, x_end, lo_mask));
+      const __m512i hi = n > 8 ? _mm512_castps_si512(load(r + 2 * ox + 16, x_end, hi_mask)) : _mm512_setzero_si512();
+      e = _mm512_castsi512_ps(_mm512_permutex2var_epi32(lo, even, hi));
+      o = _mm512_castsi512_ps(_mm512_permutex2var_epi32(lo, odd, hi));
+    };
+    __m512 a0, a1, b0, b1;
+    split(r0, a0, a1);
+    split(r1, b0, b1);
+    const unsigned ia = _mm512_cmp_ps_mask(a1, a0, _CMP_GT_OQ), ib = _mm512_cmp_ps_mask(b1, b0, _CMP_GT_OQ);
+    const unsigned c = _mm512_cmp_ps_mask(_mm512_max_ps(b1, b0), _mm512_max_ps(a1, a0), _CMP_GT_OQ);
+    const __m512 dv = _mm512_maskz_loadu_ps(static_cast<__mmask16>(out_mask), d + ox);
+    const __m512 dlo = _mm512_permutexvar_ps(dup_lo, dv), dhi = _mm512_permutexvar_ps(dup_hi, dv);
+    const auto add = [&](float* row, unsigned sel_even, unsigned sel_odd) {
+      sel_even &= out_mask;
+      sel_odd &= out_mask;
+      const auto lo = static_cast<__mmask16>(spread8(sel_even) | spread8(sel_odd) << 1);
+      const auto hi = static_cast<__mmask16>(spread8(sel_even >> 8) | spread8(sel_odd >> 8) << 1);
+      float* p = row + 2 * ox;
+      _mm512_mask_storeu_ps(p, lo, _mm512_add_ps(load(p, dx_end, lo), dlo));
+      if (n > 8) _mm512_mask_storeu_ps(p + 16, hi, _mm512_add_ps(load(p + 16, dx_end, hi), dhi));
+    };
+    add(dx0, ~ia & ~c, ia & ~c);
+    add(dx1, ~ib & c, ib & c);
+  }
+#else
+  (void)x_end;
+  (void)dx_end;
   for (std::int64_t ox = 0; ox < Wo; ++ox) {
     const float a0 = r0[2 * ox], a1 = r0[2 * ox + 1], b0 = r1[2 * ox], b1 = r1[2 * ox + 1];
-    const float va = std::max(a0, a1), vb = std::max(b0, b1);
-    const std::int32_t ia = a1 > a0, ib = b1 > b0, c = vb > va;  // 0/1 as integers: no branches
-    arg[ox] = base + static_cast<std::int32_t>(2 * ox) + ia + c * (W + ib - ia);
+    const bool ia = a1 > a0, ib = b1 > b0, c = std::max(b0, b1) > std::max(a0, a1);
+    (c ? dx1 : dx0)[2 * ox + (c ? ib : ia)] += d[ox];
   }
+#endif
 }
 
 /// Runs f(plane, oy, r0, r1) for every output row of the 2×2 case over samples [s0, s1).
@@ -154,13 +219,11 @@ void maxpool_backward(const Tensor& x, const Tensor& dy, Tensor& dx, const NodeS
   const WindowGeom& g = st.geom;
   if (is_2x2(g)) {
     for_chunks(dy.dim(0), kPoolChunk, [&](std::int64_t s0, std::int64_t s1) {
-      std::vector<std::int32_t> arg(static_cast<std::size_t>(g.Wo));
+      const float* dx_end = dx.data() + s1 * g.C * g.H * g.W;
       for_2x2_rows(g, x.data(), s0, s1, [&](std::int64_t plane, std::int64_t oy, const float* r0, const float* r1) {
-        maxpool_2x2_arg_row(r0, r1, static_cast<std::int32_t>(2 * oy * g.W), static_cast<std::int32_t>(g.W), g.Wo,
-                            arg.data());
-        const float* d = dy.data() + (plane * g.Ho + oy) * g.Wo;
-        float* dxp = dx.data() + plane * g.H * g.W;
-        for (std::int64_t ox = 0; ox < g.Wo; ++ox) dxp[arg[static_cast<std::size_t>(ox)]] += d[ox];
+        float* dxr = dx.data() + plane * g.H * g.W + 2 * oy * g.W;
+        maxpool_2x2_grad_row(r0, r1, x.data() + x.size(), dy.data() + (plane * g.Ho + oy) * g.Wo, g.Wo, dxr, dxr + g.W,
+                             dx_end);
       });
     });
     return;

@@ -19,6 +19,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <vector>
 
 #include "core/executor.hpp"
@@ -243,6 +245,52 @@ TEST(MaxPool2x2, TiesOddSizesAndArgmax) { check_maxpool_2x2(7, 9); }
 
 TEST(MaxPool2x2, RowWidthsAroundTheVectorSteps) {
   for (const std::int64_t W : {14, 16, 29, 32, 35, 67}) check_maxpool_2x2(5, W);
+}
+
+// NaN, ±0 and ±inf in the windows, and a dx that already holds other consumers' gradients
+// (-0.0 among them). Whatever the comparisons make of NaN and signed zeros, the backward must
+// send dy to the element whose value the forward output, the first such in window order (the
+// forward's std::max keeps the earlier of equal values), add it there and leave every other
+// element of dx bit for bit as it was. Widths as above, for the AVX-512 row's masks.
+TEST(MaxPool2x2, BackwardWithNaNsSignedZerosAndAPrefilledGradient) {
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  const float levels[] = {nan, -0.0f, 0.0f, 1.0f, -1.0f, inf, -inf, 1.0f};
+  const auto same = [](float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; };
+  for (const std::int64_t W : {9, 14, 16, 29, 32, 35, 67}) {
+    const std::int64_t N = 6, C = 2, H = 5, Ho = H / 2, Wo = W / 2;  // two tasks of kPoolChunk = 4 samples
+    const WindowGeom geom{C, H, W, C, Ho, Wo, 2, 2, 2, 2, 0, 0, 1, 1, 1};
+    Tensor x = random_tensor({N, C, H, W}, 7);
+    for (float& v : x.values()) v = levels[static_cast<int>(std::floor((v + 1.0f) * 4.0f)) & 7];
+    Tensor y({N, C, Ho, Wo});
+    for (std::int64_t s = 0; s < N; ++s)
+      ops::maxpool_sample(geom, x.data() + s * C * H * W, y.data() + s * C * Ho * Wo, /*relu=*/false);
+    const Tensor dy = random_tensor(y.shape(), 8);
+    Tensor dx = random_tensor(x.shape(), 9);
+    for (std::int64_t i = 0; i < dx.size(); i += 3) dx[i] = -0.0f;
+    const Tensor before = dx;
+    ops::NodeState st;
+    st.geom = geom;
+    ops::maxpool_backward(x, dy, dx, st);
+    std::vector<char> hit(static_cast<std::size_t>(x.size()), 0);
+    for (std::int64_t plane = 0; plane < N * C; ++plane)
+      for (std::int64_t oy = 0; oy < Ho; ++oy)
+        for (std::int64_t ox = 0; ox < Wo; ++ox) {
+          const std::int64_t o = (plane * Ho + oy) * Wo + ox;
+          std::int64_t arg = -1;
+          for (std::int64_t k = 0; k < 4 && arg < 0; ++k) {
+            const std::int64_t i = (plane * H + 2 * oy + k / 2) * W + 2 * ox + k % 2;
+            if (same(x[i], y[o])) arg = i;
+          }
+          ASSERT_GE(arg, 0) << "W " << W << ": output " << o << " is no element of its window";
+          hit[static_cast<std::size_t>(arg)] = 1;
+          EXPECT_TRUE(same(dx[arg], before[arg] + dy[o])) << "W " << W << " output " << o;
+        }
+    for (std::int64_t i = 0; i < x.size(); ++i) {
+      if (!hit[static_cast<std::size_t>(i)]) {
+        EXPECT_TRUE(same(dx[i], before[i])) << "W " << W << " input " << i;
+      }
+    }
+  }
 }
 
 }  // namespace
