@@ -1,6 +1,6 @@
 // Conv (2-D, NCHW, any stride/padding/dilation/groups) as im2col + GEMMs per chunk of samples
-// (in AVX-512 builds the forward of a unit-stride one-group conv with C·kh·kw ≥ 64, and its dx
-// when O·kh·kw ≥ 64, run the direct kernel instead: conv_direct.cpp, direct_conv):
+// (in AVX-512 builds the forward of a unit-stride one-group conv with C·kh·kw ≥ 9, and its dx
+// when O·kh·kw ≥ 9, run the direct kernel instead: conv_direct.cpp, direct_conv):
 //   col [C·kh·kw, S·P] holds the input patch of every output position of the chunk's S samples
 //   (sample j in columns [j·P, (j+1)·P)), and per group (a block of rows of W and col)
 //   forward:  y_n [O, P] = b + W [O, C·kh·kw] · col[:, n·P : (n+1)·P]   (one GEMM per sample)

@@ -9,36 +9,46 @@
 // a contiguous run for consecutive p. So a block of kPB consecutive positions times kOB output
 // channels is a register tile of kOB × kNV vectors: for every (c, tap) it loads kNV vectors at
 // one offset, broadcasts kOB weights and does kOB·kNV vector FMAs, summing over (c, ky, kx) in
-// im2col's row order after the bias. The tiles fill ypad [O, Ho·Wp] (whole vector stores), whose
-// real outputs (ox < Wo, o < O) are then copied row by row into y; the Wp − Wo extra columns per
-// row are computed and dropped ((kw−1)·dw/Wp of the work: 2/16 for a 3×3 conv on 14×14).
-// Reads for those columns and past the last row stay inside xpad (allocated with slack), and no
-// real output ever reads a neighbouring row or channel.
+// im2col's row order after the bias. With AVX-512 each accumulator vector goes straight into y:
+// its real outputs (ox < Wo, p < Ho·Wp) are consecutive in y, so they are compressed to the low
+// lanes (vcompressps, register form) and stored with a mask at a per-vector offset (Grid::real,
+// kept, y_at). Otherwise the tiles fill ypad [O, Ho·Wp] and compact() copies the real outputs
+// row by row into y. The Wp − Wo extra columns per row are computed and dropped ((kw−1)·dw/Wp of
+// the work: 2/16 for a 3×3 conv on 14×14). Reads for those columns and past the last row stay
+// inside xpad (allocated with slack), and no real output ever reads a neighbouring row or
+// channel. xpad is zeroed once per task: each sample rewrites the same interior.
 //
 // When (direct_conv): builds for AVX-512 (the tile: 8 channels × 2 vectors of 16 floats, 16 of
 // the 32 vector registers as accumulators), unit strides, one group and an inner dimension
-// C·kh·kw ≥ 64. bench_engine's BM_ConvForward, one thread, 64 samples, 3×3 pad 1, medians of 5,
+// C·kh·kw ≥ 9. bench_engine's BM_ConvForward, one thread, 64 samples, 3×3 pad 1, medians of 5,
 // on the development host (AMD Zen 5, AVX-512; GFLOP/s, im2col + OpenBLAS / direct):
 //
 //   C→O, image        C·9   OPENBLAS_CORETYPE=Haswell   OpenBLAS's own choice (Cooperlake)
-//   1→16, 28×28          9        70 /  75                    113 /  75
-//   4→16, 28×28         36        82 / 149                    154 / 147
-//   8→32, 28×28         72        99 / 182                    147 / 181
-//   16→32, 14×14       144        93 / 178                    177 / 181
-//   32→64, 14×14       288       104 / 198                    179 / 199
-//   64→64, 28×28       576       111 / 210                    191 / 212
+//   1→16, 28×28          9        72 / 120                    117 / 118
+//   4→16, 28×28         36        85 / 193                    158 / 188
+//   8→32, 28×28         72       102 / 218                    156 / 215
+//   16→32, 14×14       144        97 / 213                    188 / 210
+//   32→64, 14×14       288       113 / 226                    182 / 222
+//   64→64, 28×28       576       115 / 233                    194 / 226
 //
 // With OpenBLAS pinned to its AVX2 kernels (as on the development host) the direct kernel is
-// 1.1–1.9× faster; with OpenBLAS's own AVX-512 kernels it ties or wins from C·9 = 72 on and loses
-// below (a small C leaves few FMAs per tile for its fixed costs), hence the threshold. Built for
-// AVX2 (the portable x86-64-v3 build: 4 channels × 2 vectors of 8 floats, 16 registers) it
-// measured 0.7–1.0× the im2col path on every shape, so such builds keep im2col; the kernel still
-// compiles for every target (GCC/Clang vector extensions) and its tests run everywhere.
+// 1.7–2.3× faster; with OpenBLAS's own AVX-512 kernels it ties at C·9 = 9 and wins from 36 on.
+// Before the compressed stores (ypad, compaction and a full xpad clear per sample) it lost below
+// C·9 = 72 to OpenBLAS's own kernels (75 against 113 GFLOP/s at C·9 = 9) and the threshold was
+// 64. Built for AVX2 (the portable x86-64-v3 build: 4 channels × 2 vectors of 8 floats, 16
+// registers) it measured 0.7–1.0× the im2col path on every shape, so such builds keep im2col;
+// the kernel still compiles for every target (GCC/Clang vector extensions) and its tests run
+// everywhere.
 // Results do not depend on the thread count (each sample is computed alone); they differ from
 // the im2col + GEMM path only by rounding (a different summation order).
 #include <algorithm>
 #include <cstring>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+#include "core/im2col.hpp"
 #include "core/ops/ops.hpp"
 
 namespace qreg::ops {
@@ -51,8 +61,8 @@ constexpr int kLanes = 8, kOB = 4, kNV = 2;
 #endif
 constexpr int kPB = kLanes * kNV;  // positions per tile
 // conv_forward takes the direct path from this inner dimension C·kh·kw on (AVX-512 builds only;
-// see the top of the file for the measurements).
-constexpr std::int64_t kMinDirectDepth = 64;
+// see the top of the file for the measurements: below 9 none were taken).
+constexpr std::int64_t kMinDirectDepth = 9;
 using Vec = float __attribute__((vector_size(kLanes * sizeof(float))));
 
 inline Vec load(const float* p) {
@@ -77,27 +87,54 @@ struct Grid {
     // The last tile reads up to tiles·kPB − 1 + the largest offset past its channel's plane start.
     slack = tiles * kPB + offset.back() - plane + kLanes;
     ld = tiles * kPB;
+#if defined(__AVX512F__)
+    // Vector j holds positions [16j, 16j + 16): its real outputs (ox < Wo, p < positions) are
+    // consecutive in y, from the number of real outputs before 16j on.
+    for (std::int64_t j = 0; j < tiles * kNV; ++j) {
+      unsigned m = 0;
+      for (std::int64_t k = 0; k < kLanes; ++k) {
+        const std::int64_t p = j * kLanes + k;
+        if (p < positions && p % Wp < g.Wo) m |= 1u << k;
+      }
+      const std::int64_t p0 = j * kLanes;
+      real.push_back(static_cast<__mmask16>(m));
+      kept.push_back(static_cast<__mmask16>((1u << __builtin_popcount(m)) - 1));
+      y_at.push_back(p0 / Wp * g.Wo + std::min(p0 % Wp, g.Wo));
+    }
+#endif
   }
+#if defined(__AVX512F__)
+  std::vector<__mmask16> real;     // per vector of positions: which lanes are real outputs
+  std::vector<__mmask16> kept;     // per vector: the first popcount(real) lanes (the compressed outputs)
+  std::vector<std::int64_t> y_at;  // per vector: where its first real output goes in y's plane
+#endif
 };
 
-/// xpad [C, Hp, Wp] (+ slack, zero) of sample x [C, H, W].
-void pad_sample(const WindowGeom& g, const Grid& d, const float* x, FloatBuffer& xpad) {
+/// Sizes xpad [C, Hp, Wp] (+ slack) and zeroes it: the border and the slack stay zero for every
+/// sample of the task, since pad_sample rewrites the same interior each time.
+void clear_pad(const WindowGeom& g, const Grid& d, FloatBuffer& xpad) {
   xpad.assign(static_cast<std::size_t>(g.C * d.plane + std::max<std::int64_t>(d.slack, 0)), 0.0f);
+}
+
+/// The interior of xpad (cleared by clear_pad) from sample x [C, H, W].
+void pad_sample(const WindowGeom& g, const Grid& d, const float* x, FloatBuffer& xpad) {
   const std::int64_t x0 = std::max<std::int64_t>(0, -g.pl), x1 = std::min(g.W, d.Wp - g.pl);  // kept columns
   const std::int64_t y0 = std::max<std::int64_t>(0, -g.pt), y1 = std::min(g.H, d.Hp - g.pt);  // kept rows
   if (x0 >= x1) return;
   for (std::int64_t c = 0; c < g.C; ++c)
     for (std::int64_t iy = y0; iy < y1; ++iy)
-      std::memcpy(xpad.data() + c * d.plane + (iy + g.pt) * d.Wp + x0 + g.pl, x + (c * g.H + iy) * g.W + x0,
-                  static_cast<std::size_t>(x1 - x0) * sizeof(float));
+      copy_run(x + (c * g.H + iy) * g.W + x0, xpad.data() + c * d.plane + (iy + g.pt) * d.Wp + x0 + g.pl, x1 - x0);
 }
 
-/// ypad [Opad, ld] (outputs on the padded-width grid) of one sample from its xpad; wt
-/// [C][taps][Opad] and bias [Opad] zero-padded to whole tiles of kOB channels. kTaps > 0: the tap count known at
-/// compile time (3×3: the tap loop unrolls, which matters when C is small: 1.2× on the CNN's first conv, C = 1).
+/// One sample's outputs from its xpad; wt [C][taps][Opad] and bias [Opad] zero-padded to whole
+/// tiles of kOB channels. With AVX-512 they go straight into y [O, Ho·Wo]: the real lanes of each
+/// vector (Grid::real) are compressed to consecutive outputs and stored with a mask; otherwise
+/// into out = ypad [Opad, ld] (the padded-width grid), which compact() copies into y. kTaps > 0:
+/// the tap count known at compile time (3×3: the tap loop unrolls, which matters when C is small:
+/// 1.2× on the CNN's first conv, C = 1).
 template <int kTaps>
 void direct_sample(const WindowGeom& g, const Grid& d, const float* xpad, const float* wt, const float* bias,
-                   std::int64_t Opad, float* ypad) {
+                   std::int64_t Opad, float* out) {
   for (std::int64_t o0 = 0; o0 < Opad; o0 += kOB) {
     for (std::int64_t tile = 0; tile < d.tiles; ++tile) {
       const std::int64_t p0 = tile * kPB;
@@ -123,18 +160,34 @@ void direct_sample(const WindowGeom& g, const Grid& d, const float* xpad, const 
             for (int v = 0; v < kNV; ++v) acc[o][v] += wv[o] * xv[v];
         }
       }
+#if defined(__AVX512F__)
+      const std::int64_t P = g.Ho * g.Wo, real_channels = std::min<std::int64_t>(kOB, g.O - o0);
 #pragma GCC unroll 16
-      for (int o = 0; o < kOB; ++o) std::memcpy(ypad + (o0 + o) * d.ld + p0, acc[o], sizeof acc[o]);
+      for (int o = 0; o < kOB; ++o) {
+        if (o >= real_channels) break;
+#pragma GCC unroll 4
+        for (int v = 0; v < kNV; ++v) {
+          const auto j = static_cast<std::size_t>(tile * kNV + v);
+          _mm512_mask_storeu_ps(out + (o0 + o) * P + d.y_at[j], d.kept[j],
+                                _mm512_maskz_compress_ps(d.real[j], reinterpret_cast<__m512>(acc[o][v])));
+        }
+      }
+#else
+#pragma GCC unroll 16
+      for (int o = 0; o < kOB; ++o) std::memcpy(out + (o0 + o) * d.ld + p0, acc[o], sizeof acc[o]);
+#endif
     }
   }
 }
 
+#if !defined(__AVX512F__)
 /// y [O, Ho, Wo] = the real outputs of ypad [Opad, ld] (ox < Wo of each row of Wp), row by row
 /// with inlined copies (a memcpy call per row of 14 or 28 floats cost more than the copy).
 void compact(const WindowGeom& g, const Grid& d, const float* ypad, float* y) {
   for (std::int64_t o = 0; o < g.O; ++o)
     for (std::int64_t oy = 0; oy < g.Ho; ++oy) copy_run(ypad + o * d.ld + oy * d.Wp, y + (o * g.Ho + oy) * g.Wo, g.Wo);
 }
+#endif
 
 }  // namespace
 
@@ -158,20 +211,33 @@ void direct_conv_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tens
         wt[static_cast<std::size_t>((c * d.taps + t) * Opad + o)] = w[(o * g.C + c) * d.taps + t];
     if (b) bias[static_cast<std::size_t>(o)] = (*b)[o];
   }
-  tbb::enumerable_thread_specific<FloatBuffer> pad_scratch, grid_scratch, out_scratch;
+  tbb::enumerable_thread_specific<FloatBuffer> pad_scratch, out_scratch;
+#if !defined(__AVX512F__)
+  tbb::enumerable_thread_specific<FloatBuffer> grid_scratch;
+#endif
   for_chunks(x.dim(0), chunk, [&](std::int64_t s0, std::int64_t s1) {
     FloatBuffer& xpad = pad_scratch.local();
+    clear_pad(g, d, xpad);
+#if !defined(__AVX512F__)
     FloatBuffer& ypad = grid_scratch.local();
     ypad.resize(static_cast<std::size_t>(Opad * d.ld));
+#endif
     if (!y) out_scratch.local().resize(static_cast<std::size_t>(g.O * P));
     for (std::int64_t s = s0; s < s1; ++s) {
       pad_sample(g, d, x.data() + s * g.C * g.H * g.W, xpad);
       float* ys = y ? y->data() + s * g.O * P : out_scratch.local().data();
+#if defined(__AVX512F__)
+      float* out = ys;
+#else
+      float* out = ypad.data();
+#endif
       if (d.taps == 9)
-        direct_sample<9>(g, d, xpad.data(), wt.data(), bias.data(), Opad, ypad.data());
+        direct_sample<9>(g, d, xpad.data(), wt.data(), bias.data(), Opad, out);
       else
-        direct_sample<0>(g, d, xpad.data(), wt.data(), bias.data(), Opad, ypad.data());
+        direct_sample<0>(g, d, xpad.data(), wt.data(), bias.data(), Opad, out);
+#if !defined(__AVX512F__)
       compact(g, d, ypad.data(), ys);
+#endif
       if (sink) (*sink)(s, ys);
     }
   });

@@ -84,7 +84,7 @@ using SampleSink = std::function<void(std::int64_t s, const float* ys)>;
 void conv_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor* y, NodeState& st,
                   const SampleSink* sink = nullptr);
 /// Whether conv_forward computes geometry g directly: AVX-512 builds, unit strides, one group and
-/// C·kh·kw ≥ 64 (conv_direct.cpp has the measurements behind the rule).
+/// C·kh·kw ≥ 9 (conv_direct.cpp has the measurements behind the rule).
 bool direct_conv(const WindowGeom& g);
 /// conv_forward's direct path, samples in parallel chunks of `chunk` (unit strides, one group).
 void direct_conv_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor* y, const WindowGeom& g,

@@ -1,8 +1,8 @@
 // The chunked conv kernels and the vectorised 2×2 max-pool against direct loops in double.
 // Conv runs im2col + one GEMM per chunk of samples (core/ops/conv.cpp), except in builds for
-// AVX-512, where the forward of a unit-stride conv with one group and C·kh·kw ≥ 64 runs the
+// AVX-512, where the forward of a unit-stride conv with one group and C·kh·kw ≥ 9 runs the
 // direct kernel (core/ops/conv_direct.cpp, also tested on its own in ConvDirect below), and so
-// does its dx when O·kh·kw ≥ 64 (a transposed conv; InputGradientAsATransposedConv). The
+// does its dx when O·kh·kw ≥ 9 (a transposed conv; InputGradientAsATransposedConv). The
 // batches here span several chunks, the last one partial, so a wrong column offset, a sample
 // written into another sample's output, or a chunk partial added twice shows up. The
 // references are the definition:
@@ -186,19 +186,21 @@ TEST(ConvDirect, KernelSizesPadsAndDilation) {
 }
 
 // conv_forward's choice (core/ops/conv_direct.cpp, "When"): direct for unit strides, one group
-// and C·kh·kw ≥ 64 in builds for AVX-512; im2col + GEMM otherwise.
-TEST(ConvDirect, ChosenForUnitStrideOneGroupDeepConvsWithAvx512) {
-  const auto geom = [](std::int64_t C, std::int64_t sh, std::int64_t groups) {
-    return WindowGeom{C, 8, 8, 8, 8, 8, 3, 3, sh, 1, 1, 1, 1, 1, groups};
+// and C·kh·kw ≥ 9 in builds for AVX-512; im2col + GEMM otherwise.
+TEST(ConvDirect, ChosenForUnitStrideOneGroupWithAvx512) {
+  const auto geom = [](std::int64_t C, std::int64_t k, std::int64_t sh, std::int64_t groups) {
+    return WindowGeom{C, 8, 8, 8, 8, 8, k, k, sh, 1, 1, 1, 1, 1, groups};
   };
 #if defined(__AVX512F__)
-  EXPECT_TRUE(ops::direct_conv(geom(8, 1, 1)));
+  EXPECT_TRUE(ops::direct_conv(geom(1, 3, 1, 1)));  // C·9 = 9: the CNN's first conv
+  EXPECT_TRUE(ops::direct_conv(geom(9, 1, 1, 1)));
 #else
-  EXPECT_FALSE(ops::direct_conv(geom(8, 1, 1)));
+  EXPECT_FALSE(ops::direct_conv(geom(1, 3, 1, 1)));
+  EXPECT_FALSE(ops::direct_conv(geom(9, 1, 1, 1)));
 #endif
-  EXPECT_FALSE(ops::direct_conv(geom(7, 1, 1)));  // C·9 = 63
-  EXPECT_FALSE(ops::direct_conv(geom(8, 2, 1)));
-  EXPECT_FALSE(ops::direct_conv(geom(8, 1, 2)));
+  EXPECT_FALSE(ops::direct_conv(geom(8, 1, 1, 1)));  // C·1 = 8
+  EXPECT_FALSE(ops::direct_conv(geom(8, 3, 2, 1)));
+  EXPECT_FALSE(ops::direct_conv(geom(8, 3, 1, 2)));
 }
 
 // Widths W give Wo = W / 2 outputs per row: 4 (the first case), and 7, 8, 14, 16, 17 and 33 for
