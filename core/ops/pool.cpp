@@ -83,6 +83,30 @@ void maxpool_2x2_row(const float* __restrict r0, const float* __restrict r1, std
 }
 
 #if defined(__AVX512F__)
+/// maxpool_2x2_row for an even width W ≤ 16, where the two input rows r0 and r0 + W are one run
+/// of 2W ≤ 32 floats: one pass of pair maxima over the run gives row 0's in lanes [0, Wo) and
+/// row 1's in [Wo, 2Wo), and a lane shift by Wo lines them up for the vertical maximum, in the
+/// same order of comparisons as maxpool_2x2_row (so bitwise the same result). Two loads and
+/// three permutes per output row instead of four and four (W = 14: the CNN's second pool).
+template <bool kRelu>
+void maxpool_2x2_narrow_row(const float* __restrict r0, std::int64_t W, float* __restrict y) {
+  const std::int64_t Wo = W / 2;
+  const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+  const __m512i shift = _mm512_add_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                         _mm512_set1_epi32(static_cast<int>(Wo)));
+  const auto lo_mask = static_cast<__mmask16>(2 * W >= 16 ? 0xFFFF : (1u << (2 * W)) - 1);
+  const auto hi_mask = static_cast<__mmask16>(2 * W > 16 ? (1u << (2 * W - 16)) - 1 : 0);
+  const __m512i lo = _mm512_castps_si512(_mm512_maskz_loadu_ps(lo_mask, r0));
+  const __m512i hi = _mm512_castps_si512(_mm512_maskz_loadu_ps(hi_mask, r0 + 16));
+  const __m512 e = _mm512_castsi512_ps(_mm512_permutex2var_epi32(lo, even, hi));
+  const __m512 o = _mm512_castsi512_ps(_mm512_permutex2var_epi32(lo, odd, hi));
+  const __m512 pm = _mm512_max_ps(o, e);  // lanes [0, Wo): row 0, [Wo, 2Wo): row 1
+  __m512 m = _mm512_max_ps(_mm512_permutexvar_ps(shift, pm), pm);
+  if constexpr (kRelu) m = _mm512_max_ps(_mm512_setzero_ps(), m);
+  _mm512_mask_storeu_ps(y, static_cast<__mmask16>((1u << Wo) - 1), m);
+}
+
 /// The low 8 bits of m spread to the even bits of 16 (bit i to bit 2i).
 inline unsigned spread8(unsigned m) {
   m &= 0xFFu;
@@ -192,6 +216,15 @@ void pool_windows(const WindowGeom& g, const float* x, float* y, bool relu, std:
 
 void maxpool_sample(const WindowGeom& g, const float* x, float* y, bool relu) {
   if (!is_2x2(g)) return pool_windows(g, x, y, relu, nullptr);
+#if defined(__AVX512F__)
+  if (g.W <= 16 && 2 * g.Wo == g.W) {
+    for_2x2_rows(g, x, 0, 1, [&](std::int64_t plane, std::int64_t oy, const float* r0, const float*) {
+      float* out = y + (plane * g.Ho + oy) * g.Wo;
+      relu ? maxpool_2x2_narrow_row<true>(r0, g.W, out) : maxpool_2x2_narrow_row<false>(r0, g.W, out);
+    });
+    return;
+  }
+#endif
   for_2x2_rows(g, x, 0, 1, [&](std::int64_t plane, std::int64_t oy, const float* r0, const float* r1) {
     float* out = y + (plane * g.Ho + oy) * g.Wo;
     relu ? maxpool_2x2_row<true>(r0, r1, g.Wo, out) : maxpool_2x2_row<false>(r0, r1, g.Wo, out);

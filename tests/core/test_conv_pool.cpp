@@ -205,7 +205,8 @@ TEST(ConvDirect, ChosenForUnitStrideOneGroupWithAvx512) {
 
 // Widths W give Wo = W / 2 outputs per row: 4 (the first case), and 7, 8, 14, 16, 17 and 33 for
 // the AVX-512 row kernel's masks (a row of fewer than 8, exactly 8, between 8 and 16, exactly 16
-// outputs, and rows needing a second and a third step of 16).
+// outputs, and rows needing a second and a third step of 16); the even widths up to 16 (2, 6,
+// 14, 16) take its narrow form, both input rows in one run of 2W floats.
 void check_maxpool_2x2(std::int64_t H, std::int64_t W) {
   const std::int64_t N = 9, C = 3, Ho = H / 2, Wo = W / 2;
   Attributes a;
@@ -246,7 +247,7 @@ void check_maxpool_2x2(std::int64_t H, std::int64_t W) {
 TEST(MaxPool2x2, TiesOddSizesAndArgmax) { check_maxpool_2x2(7, 9); }
 
 TEST(MaxPool2x2, RowWidthsAroundTheVectorSteps) {
-  for (const std::int64_t W : {14, 16, 29, 32, 35, 67}) check_maxpool_2x2(5, W);
+  for (const std::int64_t W : {2, 6, 14, 16, 29, 32, 35, 67}) check_maxpool_2x2(5, W);
 }
 
 // NaN, ±0 and ±inf in the windows, and a dx that already holds other consumers' gradients
