@@ -84,30 +84,69 @@ void BM_Sgemm(benchmark::State& state) {
 // 0: the CNN's first conv 1→16 on 28×28; 1: its second, 16→32 on 14×14; 2: 32→64 on 14×14
 // (inner dimension 288); 3: 64→64 on 28×28; 4: 4→16 on 28×28 (inner dimension 36); 5: 8→32 on
 // 28×28 (72).
-void BM_ConvForward(benchmark::State& state) {
+/// One of BM_ConvForward's shapes (range(0)) at 64 samples, 3×3 pad 1, inputs in [-0.5, 0.5).
+struct ConvShapeCase {
   struct Shape {
     std::int64_t C, H, O;
   };
-  constexpr Shape kShapes[] = {{1, 28, 16}, {16, 14, 32}, {32, 14, 64}, {64, 28, 64}, {4, 28, 16}, {8, 28, 32}};
-  const Shape sh = kShapes[state.range(0)];
-  const bool direct = state.range(1) == 1;
+  static constexpr Shape kShapes[] = {{1, 28, 16}, {16, 14, 32}, {32, 14, 64}, {64, 28, 64}, {4, 28, 16}, {8, 28, 32}};
+  static constexpr std::int64_t n = 64;
+  Shape sh;
+  qreg::Tensor x, w, b, y;
+  qreg::WindowGeom g;
+  explicit ConvShapeCase(const benchmark::State& state)
+      : sh(kShapes[state.range(0)]),
+        x({n, sh.C, sh.H, sh.H}),
+        w({sh.O, sh.C, 3, 3}),
+        b({sh.O}),
+        y({n, sh.O, sh.H, sh.H}),
+        g{sh.C, sh.H, sh.H, sh.O, sh.H, sh.H, 3, 3, 1, 1, 1, 1, 1, 1, 1} {
+    qreg::RandomStream rs(1, 0);
+    for (auto* t : {&x, &w, &b, &y})
+      for (auto& v : t->values()) v = rs.uniform() - 0.5f;
+  }
+  void report(benchmark::State& state) const {
+    const double flops = 2.0 * static_cast<double>(n * sh.O * sh.H * sh.H * sh.C * 9);
+    state.counters["GFLOP/s"] =
+        benchmark::Counter(flops * static_cast<double>(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
+  }
+};
+
+void BM_ConvForward(benchmark::State& state) {
   qreg::ThreadScope threads(1);
-  const std::int64_t n = 64;
-  qreg::Tensor x({n, sh.C, sh.H, sh.H}), w({sh.O, sh.C, 3, 3}), b({sh.O}), y({n, sh.O, sh.H, sh.H});
-  qreg::RandomStream rs(1, 0);
-  for (auto* t : {&x, &w, &b})
-    for (auto& v : t->values()) v = rs.uniform() - 0.5f;
-  const qreg::WindowGeom g{sh.C, sh.H, sh.H, sh.O, sh.H, sh.H, 3, 3, 1, 1, 1, 1, 1, 1, 1};
+  ConvShapeCase c(state);
+  const bool direct = state.range(1) == 1;
   for (auto _ : state) {
     if (direct)
-      qreg::ops::direct_conv_forward(x, w, &b, &y, g, n, nullptr);
+      qreg::ops::direct_conv_forward(c.x, c.w, &c.b, &c.y, c.g, c.n, nullptr);
     else
-      qreg::ops::im2col_conv_forward(x, w, &b, &y, g);
-    benchmark::DoNotOptimize(y.data());
+      qreg::ops::im2col_conv_forward(c.x, c.w, &c.b, &c.y, c.g);
+    benchmark::DoNotOptimize(c.y.data());
   }
-  const double flops = 2.0 * static_cast<double>(n * sh.O * sh.H * sh.H * sh.C * 9);
-  state.counters["GFLOP/s"] =
-      benchmark::Counter(flops * static_cast<double>(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
+  c.report(state);
+}
+
+// The weight and bias gradients alone (conv_backward without dx) of the same shapes, y standing
+// in for dy: im2col + chunk GEMMs (direct:0) against the direct kernel (direct:1,
+// core/ops/conv_direct.cpp direct_conv_weight_grad; conv_backward's choice for 3×3 kernels with
+// AVX-512). One thread.
+void BM_ConvWeightGrad(benchmark::State& state) {
+  qreg::ThreadScope threads(1);
+  ConvShapeCase c(state);
+  qreg::Tensor dw(c.w.shape()), db(c.b.shape());
+  qreg::ops::NodeState st;
+  st.geom = c.g;
+  const bool direct = state.range(1) == 1;
+  for (auto _ : state) {
+    if (direct)
+      qreg::ops::conv_backward(c.x, c.w, c.y, nullptr, &dw, &db, st);
+    else
+      qreg::ops::im2col_conv_backward(c.x, c.w, c.y, nullptr, &dw, &db, st);
+    benchmark::DoNotOptimize(dw.data());
+  }
+  if (direct && !qreg::ops::direct_weight_grad(c.g))
+    state.SetLabel("no direct path in this build: conv_backward's own");
+  c.report(state);
 }
 
 BENCHMARK(BM_MlpForward)->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -115,6 +154,11 @@ BENCHMARK(BM_MlpTrainStep)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_CnnForward)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_CnnTrainStep)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ConvForward)
+    ->ArgNames({"shape", "direct"})
+    ->ArgsProduct({{0, 1, 2, 3, 4, 5}, {0, 1}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_ConvWeightGrad)
     ->ArgNames({"shape", "direct"})
     ->ArgsProduct({{0, 1, 2, 3, 4, 5}, {0, 1}})
     ->Unit(benchmark::kMillisecond)

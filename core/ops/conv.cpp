@@ -1,6 +1,7 @@
 // Conv (2-D, NCHW, any stride/padding/dilation/groups) as im2col + GEMMs per chunk of samples
-// (in AVX-512 builds the forward of a unit-stride one-group conv with C·kh·kw ≥ 9, and its dx
-// when O·kh·kw ≥ 9, run the direct kernel instead: conv_direct.cpp, direct_conv):
+// (in AVX-512 builds the forward of a unit-stride one-group conv with C·kh·kw ≥ 9, its dx when
+// O·kh·kw ≥ 9, and its dW and db when the kernel is 3×3, run the direct kernels instead:
+// conv_direct.cpp, direct_conv and direct_weight_grad):
 //   col [C·kh·kw, S·P] holds the input patch of every output position of the chunk's S samples
 //   (sample j in columns [j·P, (j+1)·P)), and per group (a block of rows of W and col)
 //   forward:  y_n [O, P] = b + W [O, C·kh·kw] · col[:, n·P : (n+1)·P]   (one GEMM per sample)
@@ -103,6 +104,21 @@ void direct_input_grad(const Tensor& w, const Tensor& dy, Tensor& dx, const Wind
   direct_conv_forward(dy, wt, nullptr, nullptr, t, chunk_samples(g), &add);
 }
 
+/// dw = Σ_k partials[k][:, :Kg] and db = Σ_k partials[k][:, Kg] in the fixed chunk order, so the
+/// result does not depend on which thread ran which chunk.
+void sum_partials(const std::vector<Tensor>& partials, const WindowGeom& g, Tensor& dw, Tensor* db) {
+  const std::int64_t Kg = g.Kg();
+  Map dW(dw.data(), g.O, Kg);
+  dW.setZero();
+  Eigen::VectorXf dB = Eigen::VectorXf::Zero(g.O);
+  for (const Tensor& p : partials) {
+    ConstMap part(p.data(), g.O, Kg + 1);
+    dW += part.leftCols(Kg);
+    dB += part.col(Kg);
+  }
+  if (db) Eigen::Map<Eigen::VectorXf>(db->data(), g.O) = dB;
+}
+
 }  // namespace
 
 void conv_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw, Tensor* db,
@@ -116,6 +132,17 @@ void conv_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* d
     dx = nullptr;
     if (!dw) return;
   }
+  if (!dx && direct_weight_grad(g)) {
+    direct_conv_weight_grad(x, dy, g, st.partials);
+    return sum_partials(st.partials, g, *dw, db);
+  }
+  im2col_conv_backward(x, w, dy, dx, dw, db, st);
+}
+
+void im2col_conv_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw, Tensor* db,
+                          NodeState& st) {
+  if (!dx && !dw) return;
+  const WindowGeom& g = st.geom;
   const std::int64_t n = x.dim(0), K = g.C * g.kh * g.kw, Kg = g.Kg(), Og = g.O / g.groups, P = g.P();
   const std::int64_t chunk = chunk_samples(g);
   const std::int64_t chunks = (n + chunk - 1) / chunk;
@@ -152,16 +179,7 @@ void conv_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* d
     for (std::int64_t s = s0; s < s1; ++s)
       col2im_add(g, col.data() + (s - s0) * P, dx->data() + s * g.C * g.H * g.W, cols);
   });
-  if (!dw) return;
-  Map dW(dw->data(), g.O, Kg);
-  dW.setZero();
-  Eigen::VectorXf dB = Eigen::VectorXf::Zero(g.O);
-  for (const Tensor& p : st.partials) {  // fixed chunk order
-    ConstMap part(p.data(), g.O, Kg + 1);
-    dW += part.leftCols(Kg);
-    dB += part.col(Kg);
-  }
-  if (db) Eigen::Map<Eigen::VectorXf>(db->data(), g.O) = dB;
+  if (dw) sum_partials(st.partials, g, *dw, db);
 }
 
 }  // namespace qreg::ops

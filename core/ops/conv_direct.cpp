@@ -48,6 +48,7 @@
 #include <immintrin.h>
 #endif
 
+#include "core/error.hpp"
 #include "core/im2col.hpp"
 #include "core/ops/ops.hpp"
 
@@ -117,13 +118,13 @@ void clear_pad(const WindowGeom& g, const Grid& d, FloatBuffer& xpad) {
 }
 
 /// The interior of xpad (cleared by clear_pad) from sample x [C, H, W].
-void pad_sample(const WindowGeom& g, const Grid& d, const float* x, FloatBuffer& xpad) {
+void pad_sample(const WindowGeom& g, const Grid& d, const float* x, float* xpad) {
   const std::int64_t x0 = std::max<std::int64_t>(0, -g.pl), x1 = std::min(g.W, d.Wp - g.pl);  // kept columns
   const std::int64_t y0 = std::max<std::int64_t>(0, -g.pt), y1 = std::min(g.H, d.Hp - g.pt);  // kept rows
   if (x0 >= x1) return;
   for (std::int64_t c = 0; c < g.C; ++c)
     for (std::int64_t iy = y0; iy < y1; ++iy)
-      copy_run(x + (c * g.H + iy) * g.W + x0, xpad.data() + c * d.plane + (iy + g.pt) * d.Wp + x0 + g.pl, x1 - x0);
+      copy_run(x + (c * g.H + iy) * g.W + x0, xpad + c * d.plane + (iy + g.pt) * d.Wp + x0 + g.pl, x1 - x0);
 }
 
 /// One sample's outputs from its xpad; wt [C][taps][Opad] and bias [Opad] zero-padded to whole
@@ -189,6 +190,59 @@ void compact(const WindowGeom& g, const Grid& d, const float* ypad, float* y) {
 }
 #endif
 
+// The weight gradient on the same grid (direct_weight_grad): with dypad [O, ld] holding dy on
+// the padded-width grid (zero in the Wp − Wo extra columns and past the last row),
+//   dW[o, c, t] = Σ_samples Σ_p dypad[o, p] · xpad[c, p + offset[t]],
+// a correlation: for a block of kGO output channels and one input channel, kGO × taps vector
+// accumulators run over the positions of every sample of a chunk (kGO dy vectors and one x vector
+// per tap loaded per step), and are summed across lanes once per chunk.
+constexpr int kGO = 3;  // 3 × 9 accumulators + 3 dy vectors + 1 x vector: 31 of AVX-512's 32 registers
+
+inline float lane_total(const Vec& v) {
+#if defined(__AVX512F__)
+  return _mm512_reduce_add_ps(reinterpret_cast<const __m512&>(v));
+#else
+  float t = 0;
+  for (int k = 0; k < kLanes; ++k) t += v[k];
+  return t;
+#endif
+}
+
+/// partial[o, c·taps + t] for o in [o0, o0 + kGO) ∩ [0, O) over the chunk's S samples: xpads
+/// [S][xstride] (each a cleared xpad), dypads [S][Ogo·ld] with Ogo = O rounded up to kGO.
+template <int kTaps>
+void weight_grad_tile(const WindowGeom& g, const Grid& d, std::int64_t S, const float* xpads, std::int64_t xstride,
+                      const float* dypads, std::int64_t Ogo, std::int64_t c, std::int64_t o0, float* partial,
+                      std::int64_t ld_partial) {
+  std::int64_t off[kTaps];
+  for (int t = 0; t < kTaps; ++t) off[t] = d.offset[static_cast<std::size_t>(t)];
+  Vec acc[kGO][kTaps];
+#pragma GCC unroll 4
+  for (int o = 0; o < kGO; ++o)
+#pragma GCC unroll 9
+    for (int t = 0; t < kTaps; ++t) acc[o][t] = Vec{};
+  for (std::int64_t s = 0; s < S; ++s) {
+    const float* xc = xpads + s * xstride + c * d.plane;
+    const float* dyo = dypads + (s * Ogo + o0) * d.ld;
+    for (std::int64_t p = 0; p < d.ld; p += kLanes) {
+      Vec dv[kGO];
+#pragma GCC unroll 4
+      for (int o = 0; o < kGO; ++o) dv[o] = load(dyo + o * d.ld + p);
+#pragma GCC unroll 9
+      for (int t = 0; t < kTaps; ++t) {
+        Vec xv = load(xc + p + off[t]);
+        // One (unaligned, mostly cache-line-splitting) load per tap, kept in a register: left
+        // alone, GCC folds it into each of the kGO FMAs, and the loads then bound the loop.
+        __asm__("" : "+v"(xv));
+#pragma GCC unroll 4
+        for (int o = 0; o < kGO; ++o) acc[o][t] += dv[o] * xv;
+      }
+    }
+  }
+  for (int o = 0; o < kGO && o0 + o < g.O; ++o)
+    for (int t = 0; t < kTaps; ++t) partial[(o0 + o) * ld_partial + c * kTaps + t] = lane_total(acc[o][t]);
+}
+
 }  // namespace
 
 bool direct_conv(const WindowGeom& g) {
@@ -224,7 +278,7 @@ void direct_conv_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tens
 #endif
     if (!y) out_scratch.local().resize(static_cast<std::size_t>(g.O * P));
     for (std::int64_t s = s0; s < s1; ++s) {
-      pad_sample(g, d, x.data() + s * g.C * g.H * g.W, xpad);
+      pad_sample(g, d, x.data() + s * g.C * g.H * g.W, xpad.data());
       float* ys = y ? y->data() + s * g.O * P : out_scratch.local().data();
 #if defined(__AVX512F__)
       float* out = ys;
@@ -239,6 +293,51 @@ void direct_conv_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tens
       compact(g, d, ypad.data(), ys);
 #endif
       if (sink) (*sink)(s, ys);
+    }
+  });
+}
+
+bool direct_weight_grad(const WindowGeom& g) { return direct_conv(g) && g.kh * g.kw == 9; }
+
+void direct_conv_weight_grad(const Tensor& x, const Tensor& dy, const WindowGeom& g, std::vector<Tensor>& partials) {
+  QREG_ASSERT(g.sh == 1 && g.sw == 1 && g.groups == 1 && g.kh * g.kw == 9,
+              "direct_conv_weight_grad: needs unit strides, one group and a 3×3 kernel");
+  const Grid d(g);
+  const std::int64_t n = x.dim(0), K = g.C * d.taps, P = g.Ho * g.Wo, Ogo = (g.O + kGO - 1) / kGO * kGO;
+  const std::int64_t xstride = g.C * d.plane + std::max<std::int64_t>(d.slack, 0), dystride = Ogo * d.ld;
+  // Samples per chunk: the chunk's padded inputs and gradients within about L2 (128 Ki floats),
+  // at most 32; each chunk's partial is summed across lanes once per (channel, block).
+  const std::int64_t chunk = std::clamp<std::int64_t>((std::int64_t{128} << 10) / (xstride + dystride), 1, 32);
+  const std::int64_t chunks = (n + chunk - 1) / chunk;
+  if (static_cast<std::int64_t>(partials.size()) != chunks || partials[0].shape() != Shape{g.O, K + 1})
+    partials.assign(static_cast<std::size_t>(chunks), Tensor({g.O, K + 1}));
+  tbb::enumerable_thread_specific<FloatBuffer> pad_scratch, grad_scratch;
+  for_chunks(n, chunk, [&](std::int64_t s0, std::int64_t s1) {
+    const std::int64_t S = s1 - s0;
+    FloatBuffer& xpads = pad_scratch.local();
+    FloatBuffer& dypads = grad_scratch.local();
+    // Cleared on a thread's first chunk only: every chunk rewrites the same interiors (the
+    // padding, the extra columns and the positions past the last row stay zero).
+    if (xpads.empty()) {
+      xpads.assign(static_cast<std::size_t>(chunk * xstride), 0.0f);
+      dypads.assign(static_cast<std::size_t>(chunk * dystride), 0.0f);
+    }
+    float* partial = partials[static_cast<std::size_t>(s0 / chunk)].data();
+    for (std::int64_t s = s0; s < s1; ++s) {
+      pad_sample(g, d, x.data() + s * g.C * g.H * g.W, xpads.data() + (s - s0) * xstride);
+      for (std::int64_t o = 0; o < g.O; ++o)
+        for (std::int64_t oy = 0; oy < g.Ho; ++oy)
+          copy_run(dy.data() + (s * g.O + o) * P + oy * g.Wo,
+                   dypads.data() + (s - s0) * dystride + o * d.ld + oy * d.Wp, g.Wo);
+    }
+    for (std::int64_t c = 0; c < g.C; ++c)
+      for (std::int64_t o0 = 0; o0 < g.O; o0 += kGO)
+        weight_grad_tile<9>(g, d, S, xpads.data(), xstride, dypads.data(), Ogo, c, o0, partial, K + 1);
+    for (std::int64_t o = 0; o < g.O; ++o) {  // the bias gradient, from the chunk's dypad rows
+      Vec sum{};
+      for (std::int64_t s = 0; s < S; ++s)
+        for (std::int64_t p = 0; p < d.ld; p += kLanes) sum += load(dypads.data() + s * dystride + o * d.ld + p);
+      partial[o * (K + 1) + K] = lane_total(sum);
     }
   });
 }

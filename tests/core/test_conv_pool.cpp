@@ -185,6 +185,53 @@ TEST(ConvDirect, KernelSizesPadsAndDilation) {
   check_direct({1, 3, 2, 17, 5, 5, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2});
 }
 
+// The direct weight gradient (core/ops/conv_direct.cpp, direct_conv_weight_grad) called on its
+// own, whatever conv_backward's choice: blocks of 3 output channels (O = 1, 5, 13 leave partial
+// blocks), C = 1, dilation, one-sided and no padding, images narrower than a vector, and batches
+// spanning several chunks (the last partial). dW and db summed from the partials in chunk order
+// against the definition in double, as in check_conv.
+void check_direct_weight_grad(const ConvCase& k) {
+  const std::int64_t Ho = k.H + k.pt + k.pb - k.dh * (k.kh - 1), Wo = k.W + k.pl + k.pr - k.dw * (k.kw - 1);
+  const WindowGeom g{k.C, k.H, k.W, k.O, Ho, Wo, k.kh, k.kw, 1, 1, k.pt, k.pl, k.dh, k.dw, 1};
+  const Tensor x = random_tensor({k.batch, k.C, k.H, k.W}, 3), dy = random_tensor({k.batch, k.O, Ho, Wo}, 4);
+  const std::int64_t K = k.C * 9;
+  std::vector<double> rw(static_cast<std::size_t>(k.O * K)), mw(rw.size()), rb(static_cast<std::size_t>(k.O)),
+      mb(rb.size());
+  for (std::int64_t i = 0; i < dy.size(); ++i) {
+    const auto o = static_cast<std::size_t>(i / (Ho * Wo) % k.O);
+    rb[o] += dy[i];
+    mb[o] += std::abs(dy[i]);
+  }
+  for_taps(k, Ho, Wo, [&](std::int64_t yi, std::int64_t xi, std::int64_t wi, std::int64_t) {
+    if (xi < 0) return;
+    rw[static_cast<std::size_t>(wi)] += static_cast<double>(dy[yi]) * x[xi];
+    mw[static_cast<std::size_t>(wi)] += std::abs(static_cast<double>(dy[yi]) * x[xi]);
+  });
+  std::vector<Tensor> partials;
+  ops::direct_conv_weight_grad(x, dy, g, partials);
+  Tensor dw({k.O, k.C, 3, 3}), db({k.O});
+  for (const Tensor& p : partials) {
+    ASSERT_EQ(p.shape(), (Shape{k.O, K + 1}));
+    for (std::int64_t o = 0; o < k.O; ++o) {
+      for (std::int64_t j = 0; j < K; ++j) dw[o * K + j] += p[o * (K + 1) + j];
+      db[o] += p[o * (K + 1) + K];
+    }
+  }
+  expect_close(dw, rw, mw, "direct dW");
+  expect_close(db, rb, mb, "direct db");
+}
+
+TEST(ConvDirect, WeightGradient) {
+  check_direct_weight_grad({1, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 9});  // the CNN's first conv
+  check_direct_weight_grad({16, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 40});
+  check_direct_weight_grad({3, 14, 14, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 5});
+  check_direct_weight_grad({2, 5, 37, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 4});
+  check_direct_weight_grad({2, 9, 1, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3});
+  check_direct_weight_grad({3, 12, 11, 7, 3, 3, 1, 1, 1, 1, 1, 0, 0, 0, 0, 3});
+  check_direct_weight_grad({2, 10, 9, 4, 3, 3, 1, 1, 1, 2, 3, 1, 0, 2, 3, 3});
+  check_direct_weight_grad({2, 3, 2, 5, 3, 3, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2});
+}
+
 // conv_forward's choice (core/ops/conv_direct.cpp, "When"): direct for unit strides, one group
 // and C·kh·kw ≥ 9 in builds for AVX-512; im2col + GEMM otherwise.
 TEST(ConvDirect, ChosenForUnitStrideOneGroupWithAvx512) {
@@ -201,6 +248,16 @@ TEST(ConvDirect, ChosenForUnitStrideOneGroupWithAvx512) {
   EXPECT_FALSE(ops::direct_conv(geom(8, 1, 1, 1)));  // C·1 = 8
   EXPECT_FALSE(ops::direct_conv(geom(8, 3, 2, 1)));
   EXPECT_FALSE(ops::direct_conv(geom(8, 3, 1, 2)));
+  // conv_backward's weight gradient: direct for those geometries with a 3×3 kernel.
+#if defined(__AVX512F__)
+  EXPECT_TRUE(ops::direct_weight_grad(geom(1, 3, 1, 1)));
+#else
+  EXPECT_FALSE(ops::direct_weight_grad(geom(1, 3, 1, 1)));
+#endif
+  EXPECT_FALSE(ops::direct_weight_grad(geom(9, 1, 1, 1)));
+  EXPECT_FALSE(ops::direct_weight_grad(geom(8, 5, 1, 1)));
+  EXPECT_FALSE(ops::direct_weight_grad(geom(8, 3, 2, 1)));
+  EXPECT_FALSE(ops::direct_weight_grad(geom(8, 3, 1, 2)));
 }
 
 // Widths W give Wo = W / 2 outputs per row: 4 (the first case), and 7, 8, 14, 16, 17 and 33 for
