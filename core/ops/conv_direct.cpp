@@ -199,9 +199,12 @@ void compact(const WindowGeom& g, const Grid& d, const float* ypad, float* y) {
 // BM_ConvWeightGrad, one thread, 64 samples, 3×3 pad 1, medians of 5 (GFLOP/s, im2col + GEMM with
 // OpenBLAS pinned to AVX2 / with its own kernels / direct): 1→16 on 28×28 37 / 80 / 80, 4→16 on
 // 28×28 59 / 74 / 142, 8→32 on 28×28 84 / 108 / 166, 16→32 on 14×14 85 / 118 / 174, 32→64 on
-// 14×14 98 / 153 / 173, 64→64 on 28×28 103 / 164 / 178: conv_backward takes it for every 3×3
-// geometry of the direct forward.
-constexpr int kGO = 3;  // 3 × 9 accumulators + 3 dy vectors + 1 x vector: 31 of AVX-512's 32 registers
+// 14×14 98 / 153 / 173, 64→64 on 28×28 103 / 164 / 178: conv_backward takes it for every
+// nine-tap geometry of the direct forward (3×3, also 1×9 and 9×1) when x is finite (the grid's
+// extra columns multiply dy's zeros with x values no real output reads: 0 · inf would be NaN).
+// 3 × 9 accumulators + 3 dy vectors + 1 x vector: 31 of AVX-512's 32 registers (AVX2 builds,
+// with 16, spill; they never take this path and only run its tests).
+constexpr int kGO = 3;
 
 inline float lane_total(const Vec& v) {
 #if defined(__AVX512F__)
@@ -306,7 +309,7 @@ bool direct_weight_grad(const WindowGeom& g) { return direct_conv(g) && g.kh * g
 
 void direct_conv_weight_grad(const Tensor& x, const Tensor& dy, const WindowGeom& g, std::vector<Tensor>& partials) {
   QREG_ASSERT(g.sh == 1 && g.sw == 1 && g.groups == 1 && g.kh * g.kw == 9,
-              "direct_conv_weight_grad: needs unit strides, one group and a 3×3 kernel");
+              "direct_conv_weight_grad: needs unit strides, one group and nine taps");
   const Grid d(g);
   const std::int64_t n = x.dim(0), K = g.C * d.taps, P = g.Ho * g.Wo, Ogo = (g.O + kGO - 1) / kGO * kGO;
   const std::int64_t xstride = g.C * d.plane + std::max<std::int64_t>(d.slack, 0), dystride = Ogo * d.ld;
@@ -314,8 +317,9 @@ void direct_conv_weight_grad(const Tensor& x, const Tensor& dy, const WindowGeom
   // at most 32; each chunk's partial is summed across lanes once per (channel, block).
   const std::int64_t chunk = std::clamp<std::int64_t>((std::int64_t{128} << 10) / (xstride + dystride), 1, 32);
   const std::int64_t chunks = (n + chunk - 1) / chunk;
-  if (static_cast<std::int64_t>(partials.size()) != chunks || partials[0].shape() != Shape{g.O, K + 1})
+  if (static_cast<std::int64_t>(partials.size()) != chunks || (chunks > 0 && partials[0].shape() != Shape{g.O, K + 1}))
     partials.assign(static_cast<std::size_t>(chunks), Tensor({g.O, K + 1}));
+  if (n == 0) return;
   tbb::enumerable_thread_specific<FloatBuffer> pad_scratch, grad_scratch;
   for_chunks(n, chunk, [&](std::int64_t s0, std::int64_t s1) {
     const std::int64_t S = s1 - s0;

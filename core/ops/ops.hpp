@@ -89,12 +89,14 @@ bool direct_conv(const WindowGeom& g);
 /// conv_forward's direct path, samples in parallel chunks of `chunk` (unit strides, one group).
 void direct_conv_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor* y, const WindowGeom& g,
                          std::int64_t chunk, const SampleSink* sink);
-/// Whether conv_backward computes the weight gradient of geometry g directly: direct_conv's
-/// geometries with a 3×3 kernel (kh·kw = 9).
+/// Whether conv_backward computes the weight gradient of geometry g directly (when the input is
+/// finite): direct_conv's geometries with nine taps (kh·kw = 9: 3×3, also 1×9 and 9×1).
 bool direct_weight_grad(const WindowGeom& g);
 /// conv_backward's direct weight gradient (unit strides, one group, kh·kw = 9; any padding and
 /// dilation): partials[k] [O, C·kh·kw + 1] = chunk k's dW (bias gradient in the last column),
 /// chunks of a fixed size (partials resized to their count), summed in chunk order by the caller.
+/// x must be finite: an inf or NaN in x also reaches taps that never read it (0 · inf);
+/// conv_backward checks and takes the im2col path otherwise.
 void direct_conv_weight_grad(const Tensor& x, const Tensor& dy, const WindowGeom& g, std::vector<Tensor>& partials);
 /// conv_forward's im2col + GEMM path (any geometry); for tests and benchmarks of the two paths.
 void im2col_conv_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor* y, const WindowGeom& g,

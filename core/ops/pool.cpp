@@ -132,15 +132,14 @@ inline unsigned spread8(unsigned m) {
 /// measured slower than the scalar argmax and scatter this replaces, whole ones faster
 /// (docs/engine.md).
 void maxpool_2x2_grad_row(const float* __restrict r0, const float* __restrict r1, const float* x_end,
-                          const float* __restrict d, std::int64_t Wo, float* __restrict dx0, float* __restrict dx1,
-                          const float* dx_end) {
+                          const float* __restrict d, std::int64_t Wo, float* dx0, float* dx1, const float* dx_end) {
 #if defined(__AVX512F__)
   const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
   const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
   const __m512i dup_lo = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
   const __m512i dup_hi = _mm512_set_epi32(15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8);
   const auto load = [](const float* p, const float* end, __mmask16 m) {
-    return p + 16 <= end ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(m, p);
+    return end - p >= 16 ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(m, p);
   };
   for (std::int64_t ox = 0; ox < Wo; ox += 16) {
     const std::int64_t n = std::min<std::int64_t>(16, Wo - ox);

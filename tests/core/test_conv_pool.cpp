@@ -232,6 +232,46 @@ TEST(ConvDirect, WeightGradient) {
   check_direct_weight_grad({2, 3, 2, 5, 3, 3, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2});
 }
 
+// An infinite input element: the weight gradient must be non-finite exactly at the taps whose sum
+// (the definition, in double) has a term with it, and finite elsewhere. The direct kernel would
+// also multiply dy's zeros in its padded grid's extra columns with it (0 · inf = NaN at taps no
+// real output reads), so conv_backward must take the im2col path for such an input.
+TEST(ConvDirect, WeightGradientOfANonFiniteInput) {
+  const ConvCase k{2, 6, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3};
+  const std::int64_t Ho = 6, Wo = 7;
+  const WindowGeom g{k.C, k.H, k.W, k.O, Ho, Wo, 3, 3, 1, 1, 1, 1, 1, 1, 1};
+  Tensor x = random_tensor({k.batch, k.C, k.H, k.W}, 3);
+  x[(1 * k.C + 0) * k.H * k.W + 2 * k.W + (k.W - 1)] = std::numeric_limits<float>::infinity();  // last column
+  const Tensor w = random_tensor({k.O, k.C, 3, 3}, 1), dy = random_tensor({k.batch, k.O, Ho, Wo}, 4);
+  std::vector<double> rw(static_cast<std::size_t>(w.size()));
+  for_taps(k, Ho, Wo, [&](std::int64_t yi, std::int64_t xi, std::int64_t wi, std::int64_t) {
+    if (xi >= 0) rw[static_cast<std::size_t>(wi)] += static_cast<double>(dy[yi]) * x[xi];
+  });
+  Tensor dw(w.shape()), db({k.O});
+  ops::NodeState st;
+  st.geom = g;
+  ops::conv_backward(x, w, dy, nullptr, &dw, &db, st);
+  int non_finite = 0;
+  for (std::int64_t i = 0; i < dw.size(); ++i) {
+    EXPECT_EQ(std::isfinite(dw[i]), std::isfinite(rw[static_cast<std::size_t>(i)])) << "tap " << i;
+    non_finite += !std::isfinite(rw[static_cast<std::size_t>(i)]);
+  }
+  EXPECT_GT(non_finite, 0);  // the case reaches the infinite element at all
+  for (std::int64_t o = 0; o < k.O; ++o) EXPECT_TRUE(std::isfinite(db[o]));
+}
+
+// An empty batch: conv_backward gives zero weight and bias gradients on either path.
+TEST(ConvDirect, WeightGradientOfAnEmptyBatch) {
+  const WindowGeom g{2, 5, 5, 4, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1};
+  const Tensor x({0, 2, 5, 5}), w = random_tensor({4, 2, 3, 3}, 1), dy({0, 4, 5, 5});
+  Tensor dw = random_tensor(w.shape(), 2), db = random_tensor({4}, 3);
+  ops::NodeState st;
+  st.geom = g;
+  ops::conv_backward(x, w, dy, nullptr, &dw, &db, st);
+  for (std::int64_t i = 0; i < dw.size(); ++i) EXPECT_EQ(dw[i], 0.0f);
+  for (std::int64_t i = 0; i < db.size(); ++i) EXPECT_EQ(db[i], 0.0f);
+}
+
 // conv_forward's choice (core/ops/conv_direct.cpp, "When"): direct for unit strides, one group
 // and C·kh·kw ≥ 9 in builds for AVX-512; im2col + GEMM otherwise.
 TEST(ConvDirect, ChosenForUnitStrideOneGroupWithAvx512) {
