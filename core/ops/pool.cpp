@@ -43,6 +43,24 @@ bool is_2x2(const WindowGeom& g) {
          2 * g.Wo <= g.W;
 }
 
+#if defined(__AVX512F__)
+/// Masks for the first 2n of 32 consecutive inputs (n ≤ 16 pairs): lo over inputs [0, 16), hi
+/// over [16, 32).
+struct PairMasks {
+  __mmask16 lo, hi;
+};
+inline PairMasks pair_masks(std::int64_t n) {
+  return {static_cast<__mmask16>(n >= 8 ? 0xFFFF : (1u << (2 * n)) - 1),
+          static_cast<__mmask16>(n > 8 ? (1u << (2 * (n - 8))) - 1 : 0)};
+}
+
+/// The 32 inputs lo (elements 0–15) and hi (16–31) split into their even elements e and odd ones o.
+inline void even_odd(__m512 lo, __m512 hi, __m512& e, __m512& o) {
+  e = _mm512_permutex2var_ps(lo, _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0), hi);
+  o = _mm512_permutex2var_ps(lo, _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1), hi);
+}
+#endif
+
 /// One output row of the 2×2 case from input rows r0, r1: the window maxima only. The forward
 /// stores no argmax for this case (the backward recomputes it, below): the index arithmetic was
 /// most of the forward's work, and forward-only passes (simulation, evaluation) never need it.
@@ -57,22 +75,17 @@ void maxpool_2x2_row(const float* __restrict r0, const float* __restrict r1, std
   // a < b, is _mm512_max_ps(b, a) (b if b > a, else a), so ties, signed zeros and NaNs come out as
   // in the scalar loop. The compiler's own vectorisation of that loop left rows of 7 or 14
   // outputs mostly to scalar remainders: the max-pool was 13% of a CNN draw (perf), ~4% after.
-  const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-  const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
   for (std::int64_t ox = 0; ox < Wo; ox += 16) {
     const std::int64_t n = std::min<std::int64_t>(16, Wo - ox);  // outputs this step
-    const auto lo_mask = static_cast<__mmask16>(n >= 8 ? 0xFFFF : (1u << (2 * n)) - 1);
-    const auto hi_mask = static_cast<__mmask16>(n > 8 ? (1u << (2 * (n - 8))) - 1 : 0);
+    const PairMasks m = pair_masks(n);
     const auto pair_max = [&](const float* r) {  // std::max(r[2i], r[2i + 1])
-      const __m512i lo = _mm512_castps_si512(_mm512_maskz_loadu_ps(lo_mask, r + 2 * ox));
-      const __m512i hi = _mm512_castps_si512(_mm512_maskz_loadu_ps(hi_mask, r + 2 * ox + 16));
-      const __m512 e = _mm512_castsi512_ps(_mm512_permutex2var_epi32(lo, even, hi));
-      const __m512 o = _mm512_castsi512_ps(_mm512_permutex2var_epi32(lo, odd, hi));
+      __m512 e, o;
+      even_odd(_mm512_maskz_loadu_ps(m.lo, r + 2 * ox), _mm512_maskz_loadu_ps(m.hi, r + 2 * ox + 16), e, o);
       return _mm512_max_ps(o, e);
     };
-    __m512 m = _mm512_max_ps(pair_max(r1), pair_max(r0));
-    if constexpr (kRelu) m = _mm512_max_ps(_mm512_setzero_ps(), m);
-    _mm512_mask_storeu_ps(y + ox, static_cast<__mmask16>((1u << n) - 1), m);
+    __m512 v = _mm512_max_ps(pair_max(r1), pair_max(r0));
+    if constexpr (kRelu) v = _mm512_max_ps(_mm512_setzero_ps(), v);
+    _mm512_mask_storeu_ps(y + ox, static_cast<__mmask16>((1u << n) - 1), v);
   }
 #else
   for (std::int64_t ox = 0; ox < Wo; ++ox) {
@@ -91,16 +104,11 @@ void maxpool_2x2_row(const float* __restrict r0, const float* __restrict r1, std
 template <bool kRelu>
 void maxpool_2x2_narrow_row(const float* __restrict r0, std::int64_t W, float* __restrict y) {
   const std::int64_t Wo = W / 2;
-  const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-  const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
   const __m512i shift = _mm512_add_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
                                          _mm512_set1_epi32(static_cast<int>(Wo)));
-  const auto lo_mask = static_cast<__mmask16>(2 * W >= 16 ? 0xFFFF : (1u << (2 * W)) - 1);
-  const auto hi_mask = static_cast<__mmask16>(2 * W > 16 ? (1u << (2 * W - 16)) - 1 : 0);
-  const __m512i lo = _mm512_castps_si512(_mm512_maskz_loadu_ps(lo_mask, r0));
-  const __m512i hi = _mm512_castps_si512(_mm512_maskz_loadu_ps(hi_mask, r0 + 16));
-  const __m512 e = _mm512_castsi512_ps(_mm512_permutex2var_epi32(lo, even, hi));
-  const __m512 o = _mm512_castsi512_ps(_mm512_permutex2var_epi32(lo, odd, hi));
+  const PairMasks mask = pair_masks(W);  // the run's 2W inputs: W pairs
+  __m512 e, o;
+  even_odd(_mm512_maskz_loadu_ps(mask.lo, r0), _mm512_maskz_loadu_ps(mask.hi, r0 + 16), e, o);
   const __m512 pm = _mm512_max_ps(o, e);  // lanes [0, Wo): row 0, [Wo, 2Wo): row 1
   __m512 m = _mm512_max_ps(_mm512_permutexvar_ps(shift, pm), pm);
   if constexpr (kRelu) m = _mm512_max_ps(_mm512_setzero_ps(), m);
@@ -134,8 +142,6 @@ inline unsigned spread8(unsigned m) {
 void maxpool_2x2_grad_row(const float* __restrict r0, const float* __restrict r1, const float* x_end,
                           const float* __restrict d, std::int64_t Wo, float* dx0, float* dx1, const float* dx_end) {
 #if defined(__AVX512F__)
-  const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-  const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
   const __m512i dup_lo = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
   const __m512i dup_hi = _mm512_set_epi32(15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8);
   const auto load = [](const float* p, const float* end, __mmask16 m) {
@@ -144,13 +150,9 @@ void maxpool_2x2_grad_row(const float* __restrict r0, const float* __restrict r1
   for (std::int64_t ox = 0; ox < Wo; ox += 16) {
     const std::int64_t n = std::min<std::int64_t>(16, Wo - ox);
     const unsigned out_mask = (1u << n) - 1;
-    const auto lo_mask = static_cast<__mmask16>(n >= 8 ? 0xFFFF : (1u << (2 * n)) - 1);
-    const auto hi_mask = static_cast<__mmask16>(n > 8 ? (1u << (2 * (n - 8))) - 1 : 0);
+    const PairMasks in = pair_masks(n);
     const auto split = [&](const float* r, __m512& e, __m512& o) {
-      const __m512i lo = _mm512_castps_si512(load(r + 2 * ox, x_end, lo_mask));
-      const __m512i hi = n > 8 ? _mm512_castps_si512(load(r + 2 * ox + 16, x_end, hi_mask)) : _mm512_setzero_si512();
-      e = _mm512_castsi512_ps(_mm512_permutex2var_epi32(lo, even, hi));
-      o = _mm512_castsi512_ps(_mm512_permutex2var_epi32(lo, odd, hi));
+      even_odd(load(r + 2 * ox, x_end, in.lo), n > 8 ? load(r + 2 * ox + 16, x_end, in.hi) : _mm512_setzero_ps(), e, o);
     };
     __m512 a0, a1, b0, b1;
     split(r0, a0, a1);
