@@ -27,17 +27,19 @@
 #include "core/ops/ops.hpp"
 
 namespace qreg::ops {
-namespace {
 
 // Floats of scratch per chunk (column matrix + backward's dY): 512 KiB, the L2 of one core here.
 constexpr std::int64_t kChunkFloats = std::int64_t{128} << 10;
 constexpr std::int64_t kMaxChunk = 32;  // samples per chunk at most (parallelism for small images)
 
-/// Samples per chunk for this geometry: as many as fit kChunkFloats, at least 1.
-std::int64_t chunk_samples(const WindowGeom& g) {
-  const std::int64_t per_sample = (g.C * g.kh * g.kw + g.O) * g.P();
-  return std::clamp<std::int64_t>(kChunkFloats / std::max<std::int64_t>(per_sample, 1), 1, kMaxChunk);
+std::int64_t samples_per_chunk(std::int64_t floats_per_sample) {
+  return std::clamp<std::int64_t>(kChunkFloats / std::max<std::int64_t>(floats_per_sample, 1), 1, kMaxChunk);
 }
+
+namespace {
+
+/// Samples per chunk for this geometry: its column matrix and dY within the budget.
+std::int64_t chunk_samples(const WindowGeom& g) { return samples_per_chunk((g.C * g.kh * g.kw + g.O) * g.P()); }
 
 /// col [K, S·P] of samples [s0, s1) of x [N, C, H, W].
 void chunk_im2col(const WindowGeom& g, const float* x, std::int64_t s0, std::int64_t s1, float* col) {

@@ -313,9 +313,9 @@ void direct_conv_weight_grad(const Tensor& x, const Tensor& dy, const WindowGeom
   const Grid d(g);
   const std::int64_t n = x.dim(0), K = g.C * d.taps, P = g.Ho * g.Wo, Ogo = (g.O + kGO - 1) / kGO * kGO;
   const std::int64_t xstride = g.C * d.plane + std::max<std::int64_t>(d.slack, 0), dystride = Ogo * d.ld;
-  // Samples per chunk: the chunk's padded inputs and gradients within about L2 (128 Ki floats),
-  // at most 32; each chunk's partial is summed across lanes once per (channel, block).
-  const std::int64_t chunk = std::clamp<std::int64_t>((std::int64_t{128} << 10) / (xstride + dystride), 1, 32);
+  // Samples per chunk: the chunk's padded inputs and gradients within the conv chunk budget
+  // (about L2); each chunk's partial is summed across lanes once per (channel, block).
+  const std::int64_t chunk = samples_per_chunk(xstride + dystride);
   const std::int64_t chunks = (n + chunk - 1) / chunk;
   if (static_cast<std::int64_t>(partials.size()) != chunks || (chunks > 0 && partials[0].shape() != Shape{g.O, K + 1}))
     partials.assign(static_cast<std::size_t>(chunks), Tensor({g.O, K + 1}));

@@ -83,6 +83,9 @@ using SampleSink = std::function<void(std::int64_t s, const float* ys)>;
 // sample's output goes to per-thread scratch and only to `sink`; otherwise to y (and to sink).
 void conv_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor* y, NodeState& st,
                   const SampleSink* sink = nullptr);
+/// Samples per chunk of the conv kernels for a given scratch per sample (floats): as many as fit
+/// about one core's L2 (512 KiB), at least 1, at most 32 (conv.cpp).
+std::int64_t samples_per_chunk(std::int64_t floats_per_sample);
 /// Whether conv_forward computes geometry g directly: AVX-512 builds, unit strides, one group and
 /// C·kh·kw ≥ 9 (conv_direct.cpp has the measurements behind the rule).
 bool direct_conv(const WindowGeom& g);
