@@ -141,13 +141,19 @@ TEST(ConvChunks, InputGradientAsATransposedConv) {
 // channel counts that are not whole tiles (O = 1, 5, 13), rows shorter and longer than a tile,
 // tiles spanning several rows, 1×1 and 5×5 kernels, dilation, one-sided and no padding, C = 1
 // and a kernel wider than the image; the output goes to y and, through a sink, to scratch.
+/// The geometry of a unit-stride, one-group case (the direct kernels' cases).
+WindowGeom unit_stride_geom(const ConvCase& k) {
+  const std::int64_t Ho = k.H + k.pt + k.pb - k.dh * (k.kh - 1), Wo = k.W + k.pl + k.pr - k.dw * (k.kw - 1);
+  return WindowGeom{k.C, k.H, k.W, k.O, Ho, Wo, k.kh, k.kw, 1, 1, k.pt, k.pl, k.dh, k.dw, 1};
+}
+
 void check_direct(const ConvCase& k) {
   ASSERT_EQ(k.groups, 1);
   ASSERT_TRUE(k.sh == 1 && k.sw == 1);
-  const std::int64_t Ho = k.H + k.pt + k.pb - k.dh * (k.kh - 1), Wo = k.W + k.pl + k.pr - k.dw * (k.kw - 1);
+  const WindowGeom g = unit_stride_geom(k);
+  const std::int64_t Ho = g.Ho, Wo = g.Wo;
   const Tensor w = random_tensor({k.O, k.C, k.kh, k.kw}, 1), b = random_tensor({k.O}, 2);
   const Tensor x = random_tensor({k.batch, k.C, k.H, k.W}, 3);
-  const WindowGeom g{k.C, k.H, k.W, k.O, Ho, Wo, k.kh, k.kw, 1, 1, k.pt, k.pl, k.dh, k.dw, 1};
   std::vector<double> ry(static_cast<std::size_t>(k.batch * k.O * Ho * Wo)), my(ry.size());
   for (std::size_t i = 0; i < ry.size(); ++i) {
     const auto o = static_cast<std::int64_t>(i) / (Ho * Wo) % k.O;
@@ -191,8 +197,8 @@ TEST(ConvDirect, KernelSizesPadsAndDilation) {
 // spanning several chunks (the last partial). dW and db summed from the partials in chunk order
 // against the definition in double, as in check_conv.
 void check_direct_weight_grad(const ConvCase& k) {
-  const std::int64_t Ho = k.H + k.pt + k.pb - k.dh * (k.kh - 1), Wo = k.W + k.pl + k.pr - k.dw * (k.kw - 1);
-  const WindowGeom g{k.C, k.H, k.W, k.O, Ho, Wo, k.kh, k.kw, 1, 1, k.pt, k.pl, k.dh, k.dw, 1};
+  const WindowGeom g = unit_stride_geom(k);
+  const std::int64_t Ho = g.Ho, Wo = g.Wo;
   const Tensor x = random_tensor({k.batch, k.C, k.H, k.W}, 3), dy = random_tensor({k.batch, k.O, Ho, Wo}, 4);
   const std::int64_t K = k.C * 9;
   std::vector<double> rw(static_cast<std::size_t>(k.O * K)), mw(rw.size()), rb(static_cast<std::size_t>(k.O)),
@@ -238,8 +244,8 @@ TEST(ConvDirect, WeightGradient) {
 // real output reads), so conv_backward must take the im2col path for such an input.
 TEST(ConvDirect, WeightGradientOfANonFiniteInput) {
   const ConvCase k{2, 6, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3};
-  const std::int64_t Ho = 6, Wo = 7;
-  const WindowGeom g{k.C, k.H, k.W, k.O, Ho, Wo, 3, 3, 1, 1, 1, 1, 1, 1, 1};
+  const WindowGeom g = unit_stride_geom(k);
+  const std::int64_t Ho = g.Ho, Wo = g.Wo;
   Tensor x = random_tensor({k.batch, k.C, k.H, k.W}, 3);
   x[(1 * k.C + 0) * k.H * k.W + 2 * k.W + (k.W - 1)] = std::numeric_limits<float>::infinity();  // last column
   const Tensor w = random_tensor({k.O, k.C, 3, 3}, 1), dy = random_tensor({k.batch, k.O, Ho, Wo}, 4);
